@@ -1,0 +1,73 @@
+// Package hooks names the activations of a transformer forward pass with
+// TransformerLens's hook names and lets callers read (capture) or change
+// (intervene on) them while the pass runs.
+//
+// A model calls Set.Run at each point it reaches; with a nil or empty Set the
+// call is a single branch, so an unhooked forward pays nothing. Tensors are
+// float32, row-major, with the shapes documented on each Kind.
+package hooks
+
+// Tensor is a view of one activation: Data holds the product of Shape
+// elements, row-major, outermost index first. A hook may change Data in place
+// (that is an intervention); it must not keep Data after it returns, because
+// the model reuses the buffer. Use Clone to keep a copy.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// Clone returns a deep copy of t.
+func (t Tensor) Clone() Tensor {
+	return Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+}
+
+// Func is called with the point reached and its tensor.
+type Func func(p Point, t Tensor)
+
+// Set holds the hooks of one forward pass. The zero value and nil are empty sets.
+// A Set is not safe for concurrent registration, but Run may be called from the
+// forward pass's single goroutine while hooks read or write the tensor.
+type Set struct {
+	byPoint map[Point][]Func
+}
+
+// Add registers f at p; hooks at one point run in the order they were added.
+func (s *Set) Add(p Point, f Func) {
+	if s.byPoint == nil {
+		s.byPoint = map[Point][]Func{}
+	}
+	s.byPoint[p] = append(s.byPoint[p], f)
+}
+
+// Has reports whether anything is hooked at p. Models use it to skip building
+// tensors (such as a full [H, T, T] pattern) that nobody reads.
+func (s *Set) Has(p Point) bool {
+	if s == nil || len(s.byPoint) == 0 {
+		return false
+	}
+	_, ok := s.byPoint[p]
+	return ok
+}
+
+// Empty reports whether the set holds no hook.
+func (s *Set) Empty() bool { return s == nil || len(s.byPoint) == 0 }
+
+// Run calls the hooks registered at p, in order, on t.
+func (s *Set) Run(p Point, t Tensor) {
+	if s == nil || len(s.byPoint) == 0 {
+		return
+	}
+	for _, f := range s.byPoint[p] {
+		f(p, t)
+	}
+}
+
+// Cache is a Func target that keeps a copy of every tensor it sees, by point.
+type Cache map[Point]Tensor
+
+// Capture registers, on s, a hook at each of points that copies the tensor into c.
+func (c Cache) Capture(s *Set, points ...Point) {
+	for _, p := range points {
+		s.Add(p, func(p Point, t Tensor) { c[p] = t.Clone() })
+	}
+}

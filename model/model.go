@@ -1,0 +1,32 @@
+// Package model defines what every model family in sinkscope (llama, olmo,
+// bbtoy) offers to analysis code: its shape and a hooked forward pass.
+// Analysis code (package metrics) sees models only through this interface.
+package model
+
+import "github.com/sinkscope/sinkscope/hooks"
+
+// Info is the shape of a model, enough to size hook tensors.
+type Info struct {
+	Arch      string // config.json architectures[0], e.g. "LlamaForCausalLM"
+	Layers    int    // number of transformer blocks
+	Heads     int    // query heads per layer
+	KVHeads   int    // key/value heads per layer (Heads for multi-head attention)
+	HeadDim   int    // width of one head
+	DModel    int    // residual stream width
+	Vocab     int    // logits per position
+	MaxSeqLen int    // longest sequence the model was built for (0 if unbounded)
+}
+
+// Model is a causal language model with hook points.
+type Model interface {
+	// Info returns the model's shape.
+	Info() Info
+	// Forward runs one sequence (position 0 first) through the model, calling
+	// the hooks in hs (which may be nil) at every point they name, and returns
+	// the logits, [len(tokens)][Vocab] flattened row-major.
+	Forward(tokens []int, hs *hooks.Set) ([]float32, error)
+	// HeadOutput writes W_O^(h) z into dst (len DModel): what head h of layer l
+	// adds to the residual stream for a per-head vector z (len HeadDim), where
+	// W_O^(h) is the head's column slice of the output projection.
+	HeadOutput(layer, head int, dst, z []float32)
+}
