@@ -1,0 +1,39 @@
+// Package bbtoy is the Bigram-Backcopy (BB) toy of Guo et al. (arXiv
+// 2410.13835): a character-level task built from a corpus' bigram statistics
+// in which the k most frequent characters ("triggers") are followed by a copy
+// of the character before them, and a small transformer trained on it with a
+// hand-written float32 backward pass.
+//
+// A 1-layer model trained on the task grows the three extreme-token phenomena
+// the paper explains: an attention sink on BOS, a vanishing BOS value state
+// (value-state drain) and a growing BOS residual norm (residual-state peak),
+// with one head active on trigger tokens and dormant elsewhere.
+//
+// The package offers
+//   - [Task]: vocabulary, bigram counts, triggers, sequence generation and
+//     the oracle risks;
+//   - [Model]: a trained checkpoint behind the [model.Model] interface, with
+//     TransformerLens hook points, read through the loader like any Hugging
+//     Face checkpoint (config.json architectures ["BigramBackcopyTransformer"]);
+//   - [Trainer]: training with AdamW or SGD, a dynamics log and checkpoints;
+//   - [Builtin]: a small embedded checkpoint trained by this package.
+//
+// # Checkpoint tensors
+//
+// Names and shapes (d = hidden_size, F = intermediate_size = 4d, H·dh = d):
+//
+//	tok_embeddings.weight                    [vocab, d]
+//	pos_embeddings.weight                    [max_position_embeddings, d]
+//	layers.{l}.attention_norm.weight|bias    [d]
+//	layers.{l}.attention.wq.weight           [H·dh, d]   (absent when layer l has no attention)
+//	layers.{l}.attention.wk.weight           [H·dh, d]
+//	layers.{l}.attention.wv.weight           [H·dh, d]
+//	layers.{l}.attention.wo.weight           [d, H·dh]
+//	layers.{l}.ffn_norm.weight|bias          [d]         (absent when layer l has no MLP)
+//	layers.{l}.feed_forward.w1.weight        [F, d]
+//	layers.{l}.feed_forward.w2.weight        [d, F]
+//	norm.weight|bias                         [d]
+//	output.weight                            [vocab, d]
+//
+// Linear weights are stored [out, in] as in PyTorch, so y = x·Wᵀ.
+package bbtoy
