@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randWeight returns a rows×cols weight in dtype dt with N(0,1) values, and
+// the same values as float32 (what the kernels must see after conversion).
+func randWeight(rng *rand.Rand, dt DType, rows, cols int) (Weight, []float32) {
+	vals := make([]float32, rows*cols)
+	data := make([]byte, rows*cols*dt.Size())
+	for i := range vals {
+		v := float32(rng.NormFloat64())
+		switch dt {
+		case F32:
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
+		case F16:
+			h := F32ToF16(v)
+			binary.LittleEndian.PutUint16(data[2*i:], h)
+			v = F16ToF32(h)
+		case BF16:
+			h := F32ToBF16(v)
+			binary.LittleEndian.PutUint16(data[2*i:], h)
+			v = BF16ToF32(h)
+		}
+		vals[i] = v
+	}
+	return Weight{DType: dt, Rows: rows, Cols: cols, Data: data}, vals
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// checkClose compares got with a float64 reference: each element may differ
+// by the standard worst-case bound for a float32 sum of k products,
+// k·2⁻²³·Σ|terms| (plus a tiny absolute slack for exact zeros).
+func checkClose(t *testing.T, what string, got []float32, ref, absSum []float64, k int) {
+	t.Helper()
+	for i := range ref {
+		tol := float64(k+2)*math.Ldexp(1, -23)*absSum[i] + 1e-30
+		if d := math.Abs(float64(got[i]) - ref[i]); !(d <= tol) {
+			t.Fatalf("%s: element %d = %v, want %v (|diff| %.3g > tol %.3g)", what, i, got[i], ref[i], d, tol)
+		}
+	}
+}
+
+func TestMatMulT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := []struct{ n, rows, cols int }{
+		{1, 1, 1}, {1, 5, 3}, {3, 7, 9}, {4, 16, 16}, {31, 13, 17},
+		{33, 25, 65}, {12, 32, 256}, {37, 50, 300}, {64, 96, 257}, {2, 200, 1030},
+	}
+	for _, dt := range []DType{F32, F16, BF16} {
+		for _, sz := range sizes {
+			for _, threads := range []int{1, 2, 3} {
+				name := fmt.Sprintf("%v/n%d_r%d_c%d/t%d", dt, sz.n, sz.rows, sz.cols, threads)
+				t.Run(name, func(t *testing.T) {
+					w, wv := randWeight(rng, dt, sz.rows, sz.cols)
+					x := randSlice(rng, sz.n*sz.cols)
+					ref := make([]float64, sz.n*sz.rows)
+					abs := make([]float64, sz.n*sz.rows)
+					for i := 0; i < sz.n; i++ {
+						for j := 0; j < sz.rows; j++ {
+							var s, a float64
+							for p := 0; p < sz.cols; p++ {
+								v := float64(x[i*sz.cols+p]) * float64(wv[j*sz.cols+p])
+								s += v
+								a += math.Abs(v)
+							}
+							ref[i*sz.rows+j], abs[i*sz.rows+j] = s, a
+						}
+					}
+					dst := make([]float32, sz.n*sz.rows+1)
+					dst[len(dst)-1] = 42 // guard: must stay untouched
+					MatMulT(dst, x, sz.n, w, threads)
+					checkClose(t, name, dst, ref, abs, sz.cols)
+					if dst[len(dst)-1] != 42 {
+						t.Fatalf("MatMulT wrote past n*Rows")
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestWeightRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dt := range []DType{F32, F16, BF16} {
+		w, wv := randWeight(rng, dt, 5, 7)
+		row := make([]float32, 7)
+		for r := 0; r < 5; r++ {
+			w.Row(r, row)
+			for c, v := range row {
+				if v != wv[r*7+c] {
+					t.Fatalf("%v: Row(%d)[%d] = %v, want %v", dt, r, c, v, wv[r*7+c])
+				}
+			}
+		}
+	}
+	vals := []float32{1, 2, 3, 4, 5, 6}
+	fw := F32Weight(2, 3, vals)
+	vals[4] = -1 // a view, not a copy
+	row := make([]float32, 3)
+	fw.Row(1, row)
+	if row[0] != 4 || row[1] != -1 || row[2] != 6 || fw.Rows != 2 || fw.Cols != 3 || fw.DType != F32 {
+		t.Errorf("F32Weight row 1 = %v (%+v), want [4 -1 6]", row, fw)
+	}
+}
+
+// naiveGemm is the reference: float64 sums of op(A)·op(B), and the sum of
+// absolute terms for the tolerance.
+func naiveGemm(transA, transB bool, m, n, k int, alpha float64, a []float32, lda int, b []float32, ldb int,
+	beta float64, c []float32, ldc int) (ref, abs []float64) {
+	ref = make([]float64, m*n)
+	abs = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			for p := 0; p < k; p++ {
+				var av, bv float64
+				if transA {
+					av = float64(a[p*lda+i])
+				} else {
+					av = float64(a[i*lda+p])
+				}
+				if transB {
+					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
+				}
+				s += av * bv
+				sa += math.Abs(av * bv)
+			}
+			cv := 0.0
+			if beta != 0 {
+				cv = beta * float64(c[i*ldc+j])
+			}
+			ref[i*n+j] = alpha*s + cv
+			abs[i*n+j] = math.Abs(alpha)*sa + math.Abs(cv)
+		}
+	}
+	return ref, abs
+}
+
+func TestGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	shapes := []struct{ m, n, k int }{
+		{1, 1, 1}, {3, 5, 2}, {13, 33, 7}, {12, 32, 64}, {25, 70, 64},
+		{64, 64, 64}, {100, 37, 129}, {7, 300, 3}, {40, 20, 0},
+	}
+	scal := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {0.5, -2}, {0, 0.25}}
+	for _, sh := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for si, sc := range scal {
+					threads := 1 + si%3
+					name := fmt.Sprintf("m%d_n%d_k%d/tA=%v_tB=%v/a%v_b%v", sh.m, sh.n, sh.k, ta, tb, sc.alpha, sc.beta)
+					t.Run(name, func(t *testing.T) {
+						// Leading dimensions larger than needed, to catch stride bugs.
+						lda := sh.k + 3
+						arows := sh.m
+						if ta {
+							lda, arows = sh.m+2, sh.k
+						}
+						ldb := sh.n + 1
+						brows := sh.k
+						if tb {
+							ldb, brows = sh.k+5, sh.n
+						}
+						ldc := sh.n + 4
+						a := randSlice(rng, max(arows*lda, 1))
+						b := randSlice(rng, max(brows*ldb, 1))
+						c := randSlice(rng, sh.m*ldc)
+						if sc.beta == 0 {
+							for i := range c {
+								c[i] = float32(math.NaN()) // beta = 0 must not read C
+							}
+						}
+						ref, abs := naiveGemm(ta, tb, sh.m, sh.n, sh.k, float64(sc.alpha), a, lda, b, ldb, float64(sc.beta), c, ldc)
+						pad := append([]float32(nil), c...)
+						Gemm(ta, tb, sh.m, sh.n, sh.k, sc.alpha, a, lda, b, ldb, sc.beta, c, ldc, threads)
+						got := make([]float32, sh.m*sh.n)
+						for i := 0; i < sh.m; i++ {
+							copy(got[i*sh.n:(i+1)*sh.n], c[i*ldc:])
+							for j := sh.n; j < ldc; j++ {
+								if math.Float32bits(c[i*ldc+j]) != math.Float32bits(pad[i*ldc+j]) {
+									t.Fatalf("Gemm wrote C[%d][%d] outside n", i, j)
+								}
+							}
+						}
+						checkClose(t, name, got, ref, abs, sh.k)
+					})
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// close32 reports |a-b| ≤ tol·max(1,|b|).
+func close32(a, b float32, tol float64) bool {
+	return math.Abs(float64(a)-float64(b)) <= tol*math.Max(1, math.Abs(float64(b)))
+}
+
+func TestSoftmax(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	tests := []struct {
+		name string
+		in   []float32
+		want []float32
+	}{
+		{"empty", []float32{}, []float32{}},
+		{"single", []float32{5}, []float32{1}},
+		// e^0 : e^ln2 = 1 : 2; the masked entry is exactly 0.
+		{"masked", []float32{0, float32(math.Ln2), inf}, []float32{1.0 / 3, 2.0 / 3, 0}},
+		{"large values do not overflow", []float32{1000, 1000}, []float32{0.5, 0.5}},
+		{"shift invariance", []float32{-1001, -1000}, []float32{float32(1 / (1 + math.E)), float32(math.E / (1 + math.E))}},
+		{"all masked", []float32{inf, inf}, []float32{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := append([]float32(nil), tt.in...)
+			Softmax(x)
+			for i := range x {
+				// A few float32 roundings of values ≤ 1.
+				if !close32(x[i], tt.want[i], 3e-7) {
+					t.Errorf("Softmax(%v)[%d] = %v, want %v", tt.in, i, x[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestRMSNorm(t *testing.T) {
+	// x = [1 2 3 4]: mean(x²) = 30/4 = 7.5, so r = 1/√7.5 = 0.3651483716701107.
+	r := 1 / math.Sqrt(7.5)
+	tests := []struct {
+		name   string
+		weight []float32
+		eps    float32
+		want   []float64
+	}{
+		{"no weight", nil, 0, []float64{r, 2 * r, 3 * r, 4 * r}},
+		{"weight", []float32{1, 1, 2, 0.5}, 0, []float64{r, 2 * r, 6 * r, 2 * r}},
+		// eps 0.5: r = 1/√8 = 0.35355339059327373.
+		{"eps", nil, 0.5, []float64{1 / math.Sqrt(8), 2 / math.Sqrt(8), 3 / math.Sqrt(8), 4 / math.Sqrt(8)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := []float32{1, 2, 3, 4}
+			RMSNorm(x, x, tt.weight, tt.eps) // in place
+			for i := range x {
+				if !close32(x[i], float32(tt.want[i]), 4e-7) { // a few float32 roundings
+					t.Errorf("RMSNorm[%d] = %v, want %v", i, x[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestLayerNorm(t *testing.T) {
+	// x = [1 2 3 4]: mean 2.5, biased variance 1.25, 1/√1.25 = 0.894427190999916.
+	s := 1 / math.Sqrt(1.25)
+	tests := []struct {
+		name         string
+		weight, bias []float32
+		eps          float32
+		want         []float64
+	}{
+		{"non-parametric", nil, nil, 0, []float64{-1.5 * s, -0.5 * s, 0.5 * s, 1.5 * s}},
+		{"weight and bias", []float32{2, 1, 1, 0}, []float32{0, 1, 0, 7}, 0, []float64{-3 * s, 1 - 0.5*s, 0.5 * s, 7}},
+		{"bias only", nil, []float32{1, 1, 1, 1}, 0, []float64{1 - 1.5*s, 1 - 0.5*s, 1 + 0.5*s, 1 + 1.5*s}},
+		// eps 0.75: variance + eps = 2, scale 1/√2.
+		{"eps", nil, nil, 0.75, []float64{-1.5 / math.Sqrt2, -0.5 / math.Sqrt2, 0.5 / math.Sqrt2, 1.5 / math.Sqrt2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := []float32{1, 2, 3, 4}
+			dst := make([]float32, 4)
+			LayerNorm(dst, x, tt.weight, tt.bias, tt.eps)
+			for i := range dst {
+				if !close32(dst[i], float32(tt.want[i]), 4e-7) {
+					t.Errorf("LayerNorm[%d] = %v, want %v", i, dst[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestSiLU(t *testing.T) {
+	tests := []struct{ in, want float64 }{
+		{0, 0},
+		{1, 1 / (1 + math.Exp(-1))}, // 0.7310585786300049
+		{-1, -1 / (1 + math.E)},     // -0.2689414213699951
+		{20, 20 / (1 + math.Exp(-20))},
+		{100, 100},
+		{-100, -100 / (1 + math.Exp(100))}, // ≈ -3.7e-42, a float32 subnormal
+		{-1000, 0},
+	}
+	for _, tt := range tests {
+		if got := SiLU(float32(tt.in)); got != float32(tt.want) {
+			t.Errorf("SiLU(%v) = %v, want %v", tt.in, got, float32(tt.want))
+		}
+	}
+}
+
+func TestDotAxpy(t *testing.T) {
+	tests := []struct {
+		a, b []float32
+		dot  float32
+	}{
+		{nil, nil, 0},
+		{[]float32{2}, []float32{3}, 6},
+		{[]float32{1, 2, 3}, []float32{4, 5, 6}, 32},
+		{[]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, []float32{1, 1, 1, 1, 1, 1, 1, 1, -1}, 27},
+		{[]float32{1, -1}, []float32{1, 1, 99}, 0}, // b longer than a: extra ignored
+	}
+	for _, tt := range tests {
+		if got := Dot(tt.a, tt.b); got != tt.dot {
+			t.Errorf("Dot(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.dot)
+		}
+	}
+	y := []float32{1, 1, 1, 5}
+	Axpy(2, []float32{1, 2, 3}, y)
+	want := []float32{3, 5, 7, 5}
+	for i := range y {
+		if y[i] != want[i] {
+			t.Errorf("Axpy: y = %v, want %v", y, want)
+			break
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// numThreads resolves a threads argument: ≤ 0 means GOMAXPROCS.
+func numThreads(threads int) int {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return threads
+}
+
+// parallelFor runs body(lo, hi) over [0, n) in chunks of size chunk, handed
+// out dynamically to up to threads goroutines (the caller's included), so a
+// thread slowed down by other load on the machine takes fewer chunks.
+func parallelFor(n, chunk, threads int, body func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if chunk < 1 {
+		chunk = 1
+	}
+	nchunks := (n + chunk - 1) / chunk
+	if threads > nchunks {
+		threads = nchunks
+	}
+	if threads <= 1 {
+		body(0, n)
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= nchunks {
+				return
+			}
+			lo := c * chunk
+			body(lo, min(lo+chunk, n))
+		}
+	}
+	var wg sync.WaitGroup
+	for t := 1; t < threads; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+}
