@@ -118,3 +118,28 @@ func TestRopeTableApply(t *testing.T) {
 		}
 	}
 }
+
+// TestRopeInvFreqLlama3Torch pins the exact float32 bits that torch 1.13
+// produces when it runs transformers' llama3 rule (inv_freq from
+// 1/(5e5^(arange(0,128,2)/128)) in float32, then _compute_llama3_parameters
+// with factor 8, low 1, high 4, original 8192). Bit equality holds because
+// both evaluate the same float32 operations in the same order.
+func TestRopeInvFreqLlama3Torch(t *testing.T) {
+	want := []uint32{
+		0x3f800000, 0x3f508ac1, 0x3f29e1c6, 0x3f0a6384, 0x3ee177bc, 0x3eb7ab7d, 0x3e959ee3, 0x3e73c461,
+		0x3e4693b0, 0x3e21c3a0, 0x3e03c6a0, 0x3dd6b19c, 0x3daee4ad, 0x3d8e7898, 0x3d681e67, 0x3d3d1684,
+		0x3d1a08c8, 0x3cfaf53f, 0x3ccc6f49, 0x3ca68939, 0x3c87a9c3, 0x3c5d06ec, 0x3c340d6d, 0x3c12ac7f,
+		0x3beef74f, 0x3bc2aa76, 0x3b9e9402, 0x3b812e35, 0x3b527720, 0x3b0dfd06, 0x3ab3d11d, 0x3a60979e,
+		0x3a0995d2, 0x39a3f108, 0x393b2dd2, 0x38c86886, 0x38a3418d, 0x3884fdbf, 0x3858ac81, 0x38308199,
+		0x380fc8f8, 0x37ea426f, 0x37bed4f4, 0x379b7475, 0x377d45c3, 0x374e51f5, 0x3728126b, 0x3708ea0f,
+		0x36df10c4, 0x36b5b687, 0x369406cb, 0x36712b80, 0x36447610, 0x36200a69, 0x36025f34, 0x35d46808,
+		0x35ad07a7, 0x358cf400, 0x3565a54d, 0x353b12c7, 0x351864a7, 0x34f848c2, 0x34ca41b0, 0x34a4c2ff,
+	}
+	s := &RopeScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}
+	got := RopeInvFreq(128, 5e5, s)
+	for i, w := range want {
+		if math.Float32bits(got[i]) != w {
+			t.Errorf("inv_freq[%d] bits %#08x, torch %#08x", i, math.Float32bits(got[i]), w)
+		}
+	}
+}
