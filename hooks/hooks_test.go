@@ -50,35 +50,23 @@ func TestInterventions(t *testing.T) {
 	}
 	resid := func() Tensor { return Tensor{Shape: []int{1, 3}, Data: []float32{1, -2, 3}} }
 	for _, tc := range []struct {
-		name  string
-		point Point
-		f     Func
-		in    Tensor
-		want  []float32
-		wantP Point
+		name      string
+		make      func() (Point, Func)
+		in        Tensor
+		want      []float32
+		wantPoint Point
 	}{
-		{"zero head 1", Point{}, nil, z(), []float32{1, 2, 0, 0, 5, 6, 0, 0}, At(4, Z)},
-		{"scale head 0 by 2", Point{}, nil, z(), []float32{2, 4, 3, 4, 10, 12, 7, 8}, At(4, Z)},
-		{"force head 1 to key 0", Point{}, nil, pat(), []float32{1, 0, 0.25, 0.75, 1, 0, 1, 0}, At(4, Pattern)},
-		{"zero attention", Point{}, nil, resid(), []float32{0, 0, 0}, At(4, AttnOut)},
-		{"zero mlp", Point{}, nil, resid(), []float32{0, 0, 0}, At(4, MLPOut)},
+		{"zero head 1", func() (Point, Func) { return ZeroHead(4, 1) }, z(), []float32{1, 2, 0, 0, 5, 6, 0, 0}, At(4, Z)},
+		{"scale head 0 by 2", func() (Point, Func) { return ScaleHead(4, 0, 2) }, z(), []float32{2, 4, 3, 4, 10, 12, 7, 8}, At(4, Z)},
+		{"force head 1 to key 0", func() (Point, Func) { return ForceFirstKey(4, 1) }, pat(), []float32{1, 0, 0.25, 0.75, 1, 0, 1, 0}, At(4, Pattern)},
+		{"zero attention", func() (Point, Func) { return ZeroAttention(4) }, resid(), []float32{0, 0, 0}, At(4, AttnOut)},
+		{"zero mlp", func() (Point, Func) { return ZeroMLP(4) }, resid(), []float32{0, 0, 0}, At(4, MLPOut)},
 	} {
-		switch tc.name {
-		case "zero head 1":
-			tc.point, tc.f = ZeroHead(4, 1)
-		case "scale head 0 by 2":
-			tc.point, tc.f = ScaleHead(4, 0, 2)
-		case "force head 1 to key 0":
-			tc.point, tc.f = ForceFirstKey(4, 1)
-		case "zero attention":
-			tc.point, tc.f = ZeroAttention(4)
-		case "zero mlp":
-			tc.point, tc.f = ZeroMLP(4)
+		p, f := tc.make()
+		if p != tc.wantPoint {
+			t.Errorf("%s: point %v, want %v", tc.name, p, tc.wantPoint)
 		}
-		if tc.point != tc.wantP {
-			t.Errorf("%s: point %v, want %v", tc.name, tc.point, tc.wantP)
-		}
-		tc.f(tc.point, tc.in)
+		f(p, tc.in)
 		if !reflect.DeepEqual(tc.in.Data, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, tc.in.Data, tc.want)
 		}
