@@ -92,6 +92,9 @@ func describeToken(tok json.Token) string {
 // as \x escapes and cutting long text.
 func quoteRaw(raw []byte) string {
 	raw = bytes.TrimLeft(raw, " \t\r\n,")
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
 	if len(raw) > 80 {
 		raw = append(raw[:80:80], "..."...)
 	}
