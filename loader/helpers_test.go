@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -17,3 +18,5 @@ func assertErr(t *testing.T, err error, want ...string) {
 		}
 	}
 }
+
+func readAll(path string) ([]byte, error) { return os.ReadFile(path) }

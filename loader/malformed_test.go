@@ -323,7 +323,9 @@ func TestMalformedConfig(t *testing.T) {
 			m["rope_scaling"] = map[string]any{"rope_type": "llama3", "factor": 8, "low_freq_factor": 4, "high_freq_factor": 4, "original_max_position_embeddings": 8192}
 		}, `field "rope_scaling.high_freq_factor": 4 must exceed low_freq_factor 4`},
 		{"linear rope without factor", func(m map[string]any) { m["rope_scaling"] = map[string]any{"type": "linear"} }, `field "rope_scaling.factor": want a positive number for rope type "linear"`},
-		{"rope_parameters theta disagrees", func(m map[string]any) { m["rope_parameters"] = map[string]any{"rope_type": "default", "rope_theta": 5e5} }, `field "rope_parameters.rope_theta": 500000 disagrees with rope_theta 10000`},
+		{"rope_parameters theta disagrees", func(m map[string]any) {
+			m["rope_parameters"] = map[string]any{"rope_type": "default", "rope_theta": 5e5}
+		}, `field "rope_parameters.rope_theta": 500000 disagrees with rope_theta 10000`},
 		{"negative clip_qkv", func(m map[string]any) { m["clip_qkv"] = -1 }, `field "clip_qkv": -1: want a positive number or null`},
 		{"bad bos id", func(m map[string]any) { m["bos_token_id"] = "s" }, `field "bos_token_id": "s": want an integer, a list of integers or null`},
 		{"bad eos list", func(m map[string]any) { m["eos_token_id"] = []any{2, "x"} }, `field "eos_token_id": "x": want an integer`},

@@ -1,0 +1,97 @@
+package loader
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzSafetensorsHeader feeds arbitrary bytes to the safetensors reader: it
+// must return an error or valid views, never panic, and every tensor it
+// accepts must be readable within the input.
+func FuzzSafetensorsHeader(f *testing.F) {
+	dir := f.TempDir()
+	path := filepath.Join(dir, "seed.safetensors")
+	err := WriteSafetensors(path, []WriteTensor{
+		{Name: "a", DType: F32, Shape: []int{2, 2}, Data: f32Bytes(1, 2, 3, 4)},
+		{Name: "b", DType: BF16, Shape: []int{3}, Data: bf16Bytes(1, 2, 3)},
+		{Name: "c", DType: F16, Shape: []int{0}},
+	}, map[string]string{"format": "pt"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(readFile(f, path))
+	f.Add(rawSafetensors(`{}`, 0))
+	f.Add(rawSafetensors(`{"__metadata__":{"k":"v"}}`, 0))
+	f.Add(rawSafetensors(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 8))
+	f.Add(rawSafetensors(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 8))
+	f.Add(rawSafetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, 12))
+	f.Add(rawSafetensors(`{"w":{"dtype":"BF16","shape":[9223372036854775807,2],"data_offsets":[0,8]}}`, 8))
+	f.Add(rawSafetensors(`{"w":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}  `, 4))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ts, err := OpenSafetensorsBytes("fuzz", data)
+		if err != nil {
+			return
+		}
+		for _, name := range ts.Names() {
+			tensor, err := ts.Get(name)
+			if err != nil {
+				t.Fatalf("Names lists %q but Get fails: %v", name, err)
+			}
+			if len(tensor.Bytes()) != tensor.Len()*tensor.DType.Size() {
+				t.Fatalf("%q: %d bytes for %v of %s", name, len(tensor.Bytes()), tensor.Shape, tensor.DType)
+			}
+			if len(tensor.Bytes()) <= 1<<20 {
+				tensor.Float32()
+			}
+			if m, err := tensor.Matrix(); err == nil && m.Rows > 0 && m.Cols > 0 && len(m.Data) <= 1<<20 {
+				m.Row(m.Rows-1, make([]float32, m.Cols))
+			}
+		}
+	})
+}
+
+// FuzzParseConfig feeds arbitrary bytes to ParseConfig: an error or a config
+// whose sizes are consistent, never a panic.
+func FuzzParseConfig(f *testing.F) {
+	b, _ := json.Marshal(tinyConfig())
+	f.Add(b)
+	for _, s := range []string{
+		`{"architectures":["OlmoForCausalLM"],"hidden_size":64,"intermediate_size":176,"num_hidden_layers":3,"num_attention_heads":4,"vocab_size":512,"clip_qkv":1.0,"bos_token_id":null,"eos_token_id":[2,3]}`,
+		`{"architectures":["Olmo2ForCausalLM"],"hidden_size":64,"intermediate_size":176,"num_hidden_layers":3,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":512,"rms_norm_eps":1e-6,"rope_parameters":{"rope_type":"default","rope_theta":500000.0}}`,
+		`{"architectures":["LlamaForCausalLM"],"hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"vocab_size":128256,"rope_theta":500000.0,"rope_scaling":{"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},"bos_token_id":128000,"eos_token_id":[128001,128008,128009]}`,
+		`{"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"head_dim":128,"vocab_size":32768,"sliding_window":null,"rope_scaling":{"type":"linear","factor":2}}`,
+		`{"architectures":["BigramBackcopyTransformer"],"hidden_size":256,"num_attention_heads":1}`,
+		`{"architectures":["X"]}`,
+		`{"architectures":[]}`,
+		`{"a":1,"a":1}`,
+		`null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig("fuzz", data)
+		if err != nil {
+			return
+		}
+		if c.Architecture == "" || c.Raw == nil {
+			t.Fatalf("accepted config without architecture: %+v", c)
+		}
+		if !registry[c.Architecture].generic {
+			if c.HiddenSize <= 0 || c.NumHeads <= 0 || c.NumKVHeads <= 0 || c.HeadDim <= 0 || c.NumLayers <= 0 ||
+				c.VocabSize <= 0 || c.IntermediateSize <= 0 || c.NumHeads%c.NumKVHeads != 0 || !(c.RMSNormEps > 0) || !(c.RopeTheta > 0) {
+				t.Fatalf("accepted inconsistent config: %+v", c)
+			}
+		}
+	})
+}
+
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := readAll(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
