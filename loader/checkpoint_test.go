@@ -112,3 +112,64 @@ func TestFixtureCheckpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckpointTokenizer(t *testing.T) {
+	c, err := Open(fixtures.Path(t, "hf/stories260K_hf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tok, err := c.Tokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := tok.BOS(); !ok || id != c.Config.BOSTokenID {
+		t.Errorf("tokenizer BOS = %d, %v; config bos_token_id %d", id, ok, c.Config.BOSTokenID)
+	}
+	if tok.VocabSize() != c.Config.VocabSize {
+		t.Errorf("tokenizer vocab %d, config %d", tok.VocabSize(), c.Config.VocabSize)
+	}
+
+	o, err := Open(fixtures.Path(t, "hf/olmo_tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	_, err = o.Tokenizer()
+	assertErr(t, err, "olmo_tiny", "no tokenizer.json")
+}
+
+// TestOpenFS opens a checkpoint held in an fs.FS (as the embedded bbtoy
+// checkpoint is) and compares it with the same files opened from disk.
+func TestOpenFS(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		dir := t.TempDir()
+		writeTiny(t, dir, shards, nil, nil)
+		os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`{}`), 0o644)
+		disk, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, err := OpenFS(os.DirFS(dir), ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mem.TokenizerPath != "tokenizer.json" || string(mem.tokenizerData) != "{}" {
+			t.Errorf("OpenFS tokenizer: %q, %q", mem.TokenizerPath, mem.tokenizerData)
+		}
+		if !equalStrings(disk.Tensors.Names(), mem.Tensors.Names()) {
+			t.Fatalf("names differ: %v vs %v", disk.Tensors.Names(), mem.Tensors.Names())
+		}
+		for _, n := range disk.Tensors.Names() {
+			a, _ := disk.Tensors.Get(n)
+			b, _ := mem.Tensors.Get(n)
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Errorf("%s differs between Open and OpenFS", n)
+			}
+		}
+		disk.Close()
+		mem.Close()
+	}
+	_, err := OpenFS(os.DirFS(t.TempDir()), ".")
+	assertErr(t, err, "no config.json")
+}
