@@ -1,32 +1,127 @@
 package kernels
 
+import "unsafe"
+
+// Blocking of MatMulT. The product is computed transposed, one tile of
+// 12 weight rows × 32 tokens at a time: the microkernel broadcasts weight
+// elements (a side: a converted 12×kc panel, or the f32 weight itself) and
+// streams the tokens packed as [k][32] (b side). So weights never need a
+// transpose, only a conversion of 12×kc panels into a small buffer, and each
+// converted element is used for up to mtMC tokens.
+const (
+	mtKC = 256 // k block: a 12×mtKC panel (12 KiB) stays in L1
+	mtMC = 256 // tokens per pass: packed [mtKC][mtMC] x block (256 KiB) in L2
+	mtNC = 96  // weight rows per task (a multiple of tileR)
+)
+
 // MatMulT computes dst = x · wᵀ: dst is [n][w.Rows], x is [n][w.Cols].
 // Weights are read in their stored dtype and converted in small panels; no
 // float32 copy of w is made. threads ≤ 0 uses GOMAXPROCS goroutines.
 func MatMulT(dst, x []float32, n int, w Weight, threads int) {
-	if n <= 0 || w.Rows == 0 {
+	matMulT(bestKernels(), dst, x, n, w, threads)
+}
+
+// mtScratch is one worker's buffers.
+type mtScratch struct {
+	panel []float32 // [tileR][mtKC] converted weights
+	ctile []float32 // [nc][mp] result tile, transposed
+}
+
+func matMulT(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
+	rows, k := w.Rows, w.Cols
+	if n <= 0 || rows <= 0 {
 		return
 	}
-	k := w.Cols
-	_ = dst[n*w.Rows-1]
-	if k == 0 {
-		clear(dst[:n*w.Rows])
+	dst = dst[:n*rows]
+	if k <= 0 {
+		clear(dst)
 		return
 	}
-	_ = x[n*k-1]
-	const rowsPerChunk = 8
-	parallelFor(w.Rows, rowsPerChunk, numThreads(threads), func(lo, hi int) {
-		buf := make([]float32, rowsPerChunk*k)
-		for r0 := lo; r0 < hi; r0 += rowsPerChunk {
-			nr := min(rowsPerChunk, hi-r0)
-			w.block(buf, k, r0, nr, 0, k)
-			for i := 0; i < n; i++ {
-				xi := x[i*k : i*k+k]
-				di := dst[i*w.Rows+r0 : i*w.Rows+r0+nr]
-				for r := range di {
-					di[r] = Dot(xi, buf[r*k:r*k+k])
+	x = x[:n*k]
+	_ = w.Data[rows*k*w.DType.Size()-1]
+	threads = numThreads(threads)
+	if 2*n*rows*k < 1<<20 {
+		threads = 1 // not worth starting goroutines
+	}
+
+	// Weight rows per task: smaller tasks when there are few rows, so that
+	// every thread gets work.
+	nc := min(mtNC, roundUp((rows+2*threads-1)/(2*threads), tileR))
+	ntasks := (rows + nc - 1) / nc
+	mc := min(mtMC, roundUp(n, tileC))
+	xt := make([]float32, mc*k) // [mc/32][k][32] packed tokens
+	workers := min(threads, ntasks)
+	scratch := make([]mtScratch, workers)
+	for i := range scratch {
+		scratch[i] = mtScratch{panel: make([]float32, tileR*mtKC), ctile: make([]float32, nc*mc)}
+	}
+	// With f32 weights the kernel can broadcast straight from the weight
+	// bytes (the assembly kernels do not care about alignment).
+	var wdirect unsafe.Pointer
+	if w.DType == F32 && ks.directF32 {
+		wdirect = unsafe.Pointer(unsafe.SliceData(w.Data))
+	}
+
+	for i0 := 0; i0 < n; i0 += mc {
+		m := min(mc, n-i0)
+		mp := roundUp(m, tileC)
+		packTokens(xt, x[i0*k:(i0+m)*k], m, mp, k, threads)
+		parallelTasks(ntasks, workers, func(wk, t int) {
+			s := &scratch[wk]
+			j0 := t * nc
+			j1 := min(j0+nc, rows)
+			ctile := s.ctile[:nc*mp]
+			clear(ctile)
+			for kb := 0; kb < k; kb += mtKC {
+				kl := min(mtKC, k-kb)
+				for jb := j0; jb < j1; jb += tileR {
+					nr := min(tileR, j1-jb)
+					var a unsafe.Pointer
+					var ar uintptr
+					if wdirect != nil && nr == tileR {
+						a = unsafe.Add(wdirect, 4*(jb*k+kb))
+						ar = uintptr(4 * k)
+					} else {
+						w.block(ks, s.panel, kl, jb, nr, kb, kl)
+						clear(s.panel[nr*kl : tileR*kl])
+						a = unsafe.Pointer(&s.panel[0])
+						ar = uintptr(4 * kl)
+					}
+					for ib := 0; ib < mp; ib += tileC {
+						ks.kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tileC], 4*tileC, kl)
+					}
 				}
+			}
+			for i := 0; i < m; i++ {
+				d := dst[(i0+i)*rows+j0 : (i0+i)*rows+j1]
+				for r := range d {
+					d[r] = ctile[r*mp+i]
+				}
+			}
+		})
+	}
+}
+
+// packTokens writes the m rows of x ([m][k]) transposed into blocks of 32
+// tokens, xt[blk][p][c] = x[blk·32+c][p], zero-padded to mp tokens.
+func packTokens(xt, x []float32, m, mp, k, threads int) {
+	if 2*m*k < 1<<18 {
+		threads = 1
+	}
+	parallelTasks(mp/tileC, threads, func(_, blk int) {
+		out := xt[blk*tileC*k : (blk+1)*tileC*k]
+		c0 := blk * tileC
+		nv := min(tileC, m-c0)
+		if nv < tileC {
+			clear(out)
+		}
+		for c := 0; c < nv; c++ {
+			row := x[(c0+c)*k : (c0+c+1)*k]
+			for p, v := range row {
+				out[p*tileC+c] = v
 			}
 		}
 	})
 }
+
+func roundUp(v, m int) int { return (v + m - 1) / m * m }

@@ -57,36 +57,38 @@ func TestMatMulT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	sizes := []struct{ n, rows, cols int }{
 		{1, 1, 1}, {1, 5, 3}, {3, 7, 9}, {4, 16, 16}, {31, 13, 17},
-		{33, 25, 65}, {12, 32, 256}, {37, 50, 300}, {64, 96, 257}, {2, 200, 1030},
+		{33, 25, 65}, {12, 32, 256}, {37, 50, 300}, {64, 96, 257}, {2, 200, 1030}, {300, 30, 40}, {530, 13, 5},
 	}
-	for _, dt := range []DType{F32, F16, BF16} {
-		for _, sz := range sizes {
-			for _, threads := range []int{1, 2, 3} {
-				name := fmt.Sprintf("%v/n%d_r%d_c%d/t%d", dt, sz.n, sz.rows, sz.cols, threads)
-				t.Run(name, func(t *testing.T) {
-					w, wv := randWeight(rng, dt, sz.rows, sz.cols)
-					x := randSlice(rng, sz.n*sz.cols)
-					ref := make([]float64, sz.n*sz.rows)
-					abs := make([]float64, sz.n*sz.rows)
-					for i := 0; i < sz.n; i++ {
-						for j := 0; j < sz.rows; j++ {
-							var s, a float64
-							for p := 0; p < sz.cols; p++ {
-								v := float64(x[i*sz.cols+p]) * float64(wv[j*sz.cols+p])
-								s += v
-								a += math.Abs(v)
+	for _, ks := range allKernels() {
+		for _, dt := range []DType{F32, F16, BF16} {
+			for _, sz := range sizes {
+				for _, threads := range []int{1, 2, 3} {
+					name := fmt.Sprintf("%s/%v/n%d_r%d_c%d/t%d", ks.name, dt, sz.n, sz.rows, sz.cols, threads)
+					t.Run(name, func(t *testing.T) {
+						w, wv := randWeight(rng, dt, sz.rows, sz.cols)
+						x := randSlice(rng, sz.n*sz.cols)
+						ref := make([]float64, sz.n*sz.rows)
+						abs := make([]float64, sz.n*sz.rows)
+						for i := 0; i < sz.n; i++ {
+							for j := 0; j < sz.rows; j++ {
+								var s, a float64
+								for p := 0; p < sz.cols; p++ {
+									v := float64(x[i*sz.cols+p]) * float64(wv[j*sz.cols+p])
+									s += v
+									a += math.Abs(v)
+								}
+								ref[i*sz.rows+j], abs[i*sz.rows+j] = s, a
 							}
-							ref[i*sz.rows+j], abs[i*sz.rows+j] = s, a
 						}
-					}
-					dst := make([]float32, sz.n*sz.rows+1)
-					dst[len(dst)-1] = 42 // guard: must stay untouched
-					MatMulT(dst, x, sz.n, w, threads)
-					checkClose(t, name, dst, ref, abs, sz.cols)
-					if dst[len(dst)-1] != 42 {
-						t.Fatalf("MatMulT wrote past n*Rows")
-					}
-				})
+						dst := make([]float32, sz.n*sz.rows+1)
+						dst[len(dst)-1] = 42 // guard: must stay untouched
+						matMulT(ks, dst, x, sz.n, w, threads)
+						checkClose(t, name, dst, ref, abs, sz.cols)
+						if dst[len(dst)-1] != 42 {
+							t.Fatalf("MatMulT wrote past n*Rows")
+						}
+					})
+				}
 			}
 		}
 	}
@@ -202,5 +204,34 @@ func TestGemm(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMatMulTUnalignedF32 runs f32 weights whose bytes start at an odd
+// address, as a view into a safetensors file may: the assembly kernels read
+// them in place.
+func TestMatMulTUnalignedF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, rows, cols = 40, 37, 300
+	w, wv := randWeight(rng, F32, rows, cols)
+	buf := make([]byte, len(w.Data)+1)
+	copy(buf[1:], w.Data)
+	w.Data = buf[1:]
+	x := randSlice(rng, n*cols)
+	ref := make([]float64, n*rows)
+	abs := make([]float64, n*rows)
+	for i := 0; i < n; i++ {
+		for j := 0; j < rows; j++ {
+			for p := 0; p < cols; p++ {
+				v := float64(x[i*cols+p]) * float64(wv[j*cols+p])
+				ref[i*rows+j] += v
+				abs[i*rows+j] += math.Abs(v)
+			}
+		}
+	}
+	for _, ks := range allKernels() {
+		dst := make([]float32, n*rows)
+		matMulT(ks, dst, x, n, w, 2)
+		checkClose(t, ks.name, dst, ref, abs, cols)
 	}
 }

@@ -54,3 +54,39 @@ func parallelFor(n, chunk, threads int, body func(lo, hi int)) {
 	work()
 	wg.Wait()
 }
+
+// parallelTasks runs task(worker, t) for t in [0, ntasks) on up to workers
+// goroutines (the caller's included), handing tasks out dynamically; worker
+// is in [0, workers) and unique among concurrently running tasks, for
+// indexing per-worker scratch.
+func parallelTasks(ntasks, workers int, task func(worker, t int)) {
+	if workers > ntasks {
+		workers = ntasks
+	}
+	if workers <= 1 {
+		for t := 0; t < ntasks; t++ {
+			task(0, t)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func(wk int) {
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= ntasks {
+				return
+			}
+			task(wk, t)
+		}
+	}
+	var wg sync.WaitGroup
+	for wk := 1; wk < workers; wk++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(wk)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}

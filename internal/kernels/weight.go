@@ -32,12 +32,20 @@ func (w Weight) Row(r int, dst []float32) {
 	ToFloat32(dst[:w.Cols], w.Data[off:off+w.Cols*sz], w.DType)
 }
 
-// rows converts rows [r0, r0+nr) and columns [c0, c0+nc) of w into dst,
-// row-major with row stride ld.
-func (w Weight) block(dst []float32, ld, r0, nr, c0, nc int) {
+// block converts rows [r0, r0+nr) and columns [c0, c0+nc) of w into dst,
+// row-major with row stride ld, with the conversions of ks.
+func (w Weight) block(ks *kernelSet, dst []float32, ld, r0, nr, c0, nc int) {
 	sz := w.DType.Size()
 	for r := 0; r < nr; r++ {
 		off := ((r0+r)*w.Cols + c0) * sz
-		ToFloat32(dst[r*ld:r*ld+nc], w.Data[off:off+nc*sz], w.DType)
+		d, src := dst[r*ld:r*ld+nc], w.Data[off:off+nc*sz]
+		switch w.DType {
+		case BF16:
+			ks.cvtBF16(d, src)
+		case F16:
+			ks.cvtF16(d, src)
+		default:
+			ToFloat32(d, src, w.DType)
+		}
 	}
 }

@@ -1,0 +1,70 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkMatMulT measures y = x·Wᵀ for the shape of one 7B-model
+// projection at T = 128 (n × Cols · (Rows × Cols)ᵀ) and reports GFLOP/s
+// (2·n·Rows·Cols per op).
+func BenchmarkMatMulT(b *testing.B) {
+	shapes := []struct{ n, rows, cols int }{{128, 4096, 4096}}
+	for _, sh := range shapes {
+		for _, dt := range []DType{BF16, F32, F16} {
+			rng := rand.New(rand.NewPCG(1, 1))
+			w, _ := randWeight(rng, dt, sh.rows, sh.cols)
+			x := randSlice(rng, sh.n*sh.cols)
+			dst := make([]float32, sh.n*sh.rows)
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%dx%dx%d/%v/t%d", sh.n, sh.rows, sh.cols, dt, threads), func(b *testing.B) {
+					for b.Loop() {
+						MatMulT(dst, x, sh.n, w, threads)
+					}
+					flops := 2 * float64(sh.n) * float64(sh.rows) * float64(sh.cols)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkGemm measures the small products of the Bigram-Backcopy training
+// loop: a [16384×64]·[64×64] projection (and its transposed backward forms)
+// and one attention head's [256×64]·[64×256] scores.
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"proj_NN_16384x64x64", false, false, 16384, 64, 64},
+		{"proj_NT_16384x64x64", false, true, 16384, 64, 64},
+		{"gradW_TN_64x64x16384", true, false, 64, 64, 16384},
+		{"scores_NT_256x256x64", false, true, 256, 256, 64},
+		{"av_NN_256x64x256", false, false, 256, 64, 256},
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, sh := range shapes {
+		lda, ldb := sh.k, sh.n
+		if sh.transA {
+			lda = sh.m
+		}
+		if sh.transB {
+			ldb = sh.k
+		}
+		a := randSlice(rng, sh.m*sh.k)
+		bb := randSlice(rng, sh.k*sh.n)
+		c := make([]float32, sh.m*sh.n)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", sh.name, threads), func(b *testing.B) {
+				for b.Loop() {
+					Gemm(sh.transA, sh.transB, sh.m, sh.n, sh.k, 1, a, lda, bb, ldb, 0, c, sh.n, threads)
+				}
+				flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

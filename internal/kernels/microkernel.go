@@ -1,0 +1,62 @@
+package kernels
+
+import "unsafe"
+
+// The blocked products (MatMulT, Gemm) are built on one microkernel that
+// updates a tile of 12 rows × 32 columns held in registers:
+//
+//	acc[r][c] += Σ_{p<kc} a[r][p] · b[p][c]     r < tileR, c < tileC
+//
+// The a side is read one scalar at a time (broadcast), at byte offset
+// r·ar + p·ap from its base, so the same kernel reads a panel whose rows are
+// contiguous in p (ap = 4) or a transposed operand (ar = 4). The b side is
+// read as 32-float vectors, row p at byte offset p·ldb. acc rows are ldc
+// bytes apart.
+const (
+	tileR = 12
+	tileC = 32
+)
+
+// microkernel is the signature every implementation of the tile update has.
+//
+// a is an unsafe.Pointer because it may point straight into the bytes of
+// an f32 weight, which need not be 4-byte aligned.
+type microkernel func(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+
+// kernelSet is one implementation of the inner loops: the portable Go code,
+// or assembly selected at run time from the CPU's features.
+type kernelSet struct {
+	name      string
+	kernel    microkernel
+	cvtBF16   func(dst []float32, src []byte) // len(dst) elements
+	cvtF16    func(dst []float32, src []byte)
+	directF32 bool // kernel may read unaligned f32 weight bytes
+}
+
+// goKernels is the portable implementation, used where no assembly applies.
+var goKernels = kernelSet{
+	name:    "go",
+	kernel:  kernelGo,
+	cvtBF16: convertBF16Generic,
+	cvtF16:  convertF16Generic,
+}
+
+// kernelGo is the portable microkernel.
+func kernelGo(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+	for r := 0; r < tileR; r++ {
+		row := (*[tileC]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
+		t := *row
+		pa := unsafe.Add(a, uintptr(r)*ar)
+		pb := unsafe.Pointer(b)
+		for p := 0; p < kc; p++ {
+			av := *(*float32)(pa)
+			bv := (*[tileC]float32)(pb)
+			for c := range t {
+				t[c] += av * bv[c]
+			}
+			pa = unsafe.Add(pa, ap)
+			pb = unsafe.Add(pb, ldb)
+		}
+		*row = t
+	}
+}

@@ -1,0 +1,71 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Implemented in microkernel_amd64.s.
+
+//go:noescape
+func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+
+//go:noescape
+func cvtBF16AVX512(dst *float32, src *byte, n int)
+
+//go:noescape
+func cvtF16AVX512(dst *float32, src *byte, n int)
+
+// avx512Kernels uses AVX-512F: all 32 vector registers, 24 of them
+// accumulators.
+var avx512Kernels = kernelSet{
+	name:      "avx512",
+	kernel:    kernelAVX512,
+	cvtBF16:   convertBF16AVX512,
+	cvtF16:    convertF16AVX512,
+	directF32: true,
+}
+
+// hasAVX512 is fixed at start-up: the CPU and the OS (saved ZMM state)
+// support AVX-512F.
+var hasAVX512 = cpu.X86.HasAVX512F
+
+// bestKernels returns the fastest implementation this CPU supports.
+func bestKernels() *kernelSet {
+	if hasAVX512 {
+		return &avx512Kernels
+	}
+	return &goKernels
+}
+
+// allKernels lists the implementations usable on this CPU, for tests.
+func allKernels() []*kernelSet {
+	if hasAVX512 {
+		return []*kernelSet{&goKernels, &avx512Kernels}
+	}
+	return []*kernelSet{&goKernels}
+}
+
+func convertBF16AVX512(dst []float32, src []byte) {
+	n := len(dst) &^ 15
+	if n > 0 {
+		_ = src[2*n-1]
+		cvtBF16AVX512(&dst[0], &src[0], n)
+	}
+	convertBF16Generic(dst[n:], src[2*n:])
+}
+
+func convertF16AVX512(dst []float32, src []byte) {
+	n := len(dst) &^ 15
+	if n > 0 {
+		_ = src[2*n-1]
+		cvtF16AVX512(&dst[0], &src[0], n)
+	}
+	convertF16Generic(dst[n:], src[2*n:])
+}
+
+func convertBF16(dst []float32, src []byte) { bestKernels().cvtBF16(dst, src) }
+func convertF16(dst []float32, src []byte)  { bestKernels().cvtF16(dst, src) }

@@ -1,0 +1,199 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func kernelAVX512(acc *float32, ldc uintptr, a *float32, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+//
+// acc[r][c] += Σ_p a[r·ar + p·ap] · b[p·ldb + c] for r < 12, c < 32 (byte
+// offsets). Registers: Z4..Z27 hold the 12×32 tile (row r in Z(4+2r) and
+// Z(5+2r)), Z0/Z1 the 32 floats of b's row p, Z2/Z3 a broadcast a[r][p].
+// Each step of p is 2 vector loads, 12 broadcasts and 24 FMAs (12 cycles
+// on two 512-bit FMA ports). The a rows are addressed from three bases
+// (rows 0-3, 4-7, 8-11) with index registers ar and 3·ar.
+TEXT ·kernelAVX512(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), DI
+	MOVQ ldc+8(FP), DX
+	MOVQ a+16(FP), SI
+	MOVQ ar+24(FP), R8
+	MOVQ ap+32(FP), R12
+	MOVQ b+40(FP), BX
+	MOVQ ldb+48(FP), R13
+	MOVQ kc+56(FP), CX
+
+	// Load the tile.
+	MOVQ DI, AX
+	VMOVUPS (AX), Z4
+	VMOVUPS 64(AX), Z5
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z6
+	VMOVUPS 64(AX), Z7
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z8
+	VMOVUPS 64(AX), Z9
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z10
+	VMOVUPS 64(AX), Z11
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z12
+	VMOVUPS 64(AX), Z13
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z14
+	VMOVUPS 64(AX), Z15
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z18
+	VMOVUPS 64(AX), Z19
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z20
+	VMOVUPS 64(AX), Z21
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z22
+	VMOVUPS 64(AX), Z23
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z24
+	VMOVUPS 64(AX), Z25
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z26
+	VMOVUPS 64(AX), Z27
+
+	LEAQ (R8)(R8*2), R9   // 3·ar
+	LEAQ (SI)(R8*4), R10  // row 4
+	LEAQ (R10)(R8*4), R11 // row 8
+
+	TESTQ CX, CX
+	JLE   store
+
+loop:
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	ADDQ    R13, BX
+	VBROADCASTSS (SI), Z2
+	VFMADD231PS  Z2, Z0, Z4
+	VFMADD231PS  Z2, Z1, Z5
+	VBROADCASTSS (SI)(R8*1), Z3
+	VFMADD231PS  Z3, Z0, Z6
+	VFMADD231PS  Z3, Z1, Z7
+	VBROADCASTSS (SI)(R8*2), Z2
+	VFMADD231PS  Z2, Z0, Z8
+	VFMADD231PS  Z2, Z1, Z9
+	VBROADCASTSS (SI)(R9*1), Z3
+	VFMADD231PS  Z3, Z0, Z10
+	VFMADD231PS  Z3, Z1, Z11
+	VBROADCASTSS (R10), Z2
+	VFMADD231PS  Z2, Z0, Z12
+	VFMADD231PS  Z2, Z1, Z13
+	VBROADCASTSS (R10)(R8*1), Z3
+	VFMADD231PS  Z3, Z0, Z14
+	VFMADD231PS  Z3, Z1, Z15
+	VBROADCASTSS (R10)(R8*2), Z2
+	VFMADD231PS  Z2, Z0, Z16
+	VFMADD231PS  Z2, Z1, Z17
+	VBROADCASTSS (R10)(R9*1), Z3
+	VFMADD231PS  Z3, Z0, Z18
+	VFMADD231PS  Z3, Z1, Z19
+	VBROADCASTSS (R11), Z2
+	VFMADD231PS  Z2, Z0, Z20
+	VFMADD231PS  Z2, Z1, Z21
+	VBROADCASTSS (R11)(R8*1), Z3
+	VFMADD231PS  Z3, Z0, Z22
+	VFMADD231PS  Z3, Z1, Z23
+	VBROADCASTSS (R11)(R8*2), Z2
+	VFMADD231PS  Z2, Z0, Z24
+	VFMADD231PS  Z2, Z1, Z25
+	VBROADCASTSS (R11)(R9*1), Z3
+	VFMADD231PS  Z3, Z0, Z26
+	VFMADD231PS  Z3, Z1, Z27
+	ADDQ R12, SI
+	ADDQ R12, R10
+	ADDQ R12, R11
+	DECQ CX
+	JNZ  loop
+
+store:
+	MOVQ DI, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z10, (AX)
+	VMOVUPS Z11, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z12, (AX)
+	VMOVUPS Z13, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z14, (AX)
+	VMOVUPS Z15, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z16, (AX)
+	VMOVUPS Z17, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z18, (AX)
+	VMOVUPS Z19, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z20, (AX)
+	VMOVUPS Z21, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z22, (AX)
+	VMOVUPS Z23, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z24, (AX)
+	VMOVUPS Z25, 64(AX)
+	ADDQ    DX, AX
+	VMOVUPS Z26, (AX)
+	VMOVUPS Z27, 64(AX)
+	VZEROUPPER
+	RET
+
+// func cvtBF16AVX512(dst *float32, src *byte, n int)
+//
+// Widens n bfloat16 (n a multiple of 16) to float32: zero-extend each
+// 16-bit word to 32 bits and shift it into the upper half.
+TEXT ·cvtBF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   bf16done
+
+bf16loop:
+	VPMOVZXWD (SI), Z0
+	VPSLLD    $16, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       bf16loop
+
+bf16done:
+	VZEROUPPER
+	RET
+
+// func cvtF16AVX512(dst *float32, src *byte, n int)
+//
+// Widens n IEEE binary16 values (n a multiple of 16) to float32 with
+// VCVTPH2PS (exact, subnormals included).
+TEXT ·cvtF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   f16done
+
+f16loop:
+	VCVTPH2PS (SI), Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       f16loop
+
+f16done:
+	VZEROUPPER
+	RET
