@@ -1,0 +1,205 @@
+package metrics_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/fixtures"
+	"github.com/sinkscope/sinkscope/llama"
+	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/metrics"
+	"github.com/sinkscope/sinkscope/model"
+	"github.com/sinkscope/sinkscope/olmo"
+)
+
+// reference holds the fields of the shared fixtures' reference/*.json files
+// that metrics reproduces (MANIFEST.md §3).
+type reference struct {
+	InputIDs      []int           `json:"input_ids"`
+	ResidPostNorm [][]float64     `json:"resid_post_norm"` // [L][T]
+	ValueNorm     [][][]float64   `json:"value_norm"`      // [L][KV][T]
+	Attention     [][][][]float64 `json:"attention"`       // [L][H][q][0..q]
+	WOValueNorm   [][][]float64   `json:"wo_value_norm"`   // [L][H][T]
+	BOSAttn       [][]float64     `json:"bos_attn"`        // [L][H]
+	AttnMass      [][][]float64   `json:"attn_mass"`       // [L][H][T]
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func openModel(t testing.TB, dir string) model.Model {
+	t.Helper()
+	c, err := loader.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var m model.Model
+	switch c.Config.Architecture {
+	case "OlmoForCausalLM", "Olmo2ForCausalLM":
+		m, err = olmo.New(c)
+	default:
+		m, err = llama.New(c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// worst tracks the largest difference of one metric against the reference.
+type worst struct {
+	name     string
+	relative bool // compare |got−want| / |want| (else absolute)
+	tol      float64
+	max      float64
+	where    string
+}
+
+func (w *worst) add(got, want float64, where string, args ...any) {
+	d := math.Abs(got - want)
+	if w.relative {
+		d /= math.Max(math.Abs(want), 1e-30)
+	}
+	if math.IsNaN(d) {
+		d = math.Inf(1)
+	}
+	if d > w.max {
+		w.max = d
+		w.where = fmt.Sprintf(where, args...)
+	}
+}
+
+func medianOf(xs []float64) float64 {
+	return metrics.MetricsMedianForTest(append([]float64(nil), xs...))
+}
+
+// TestReferences reproduces every metric field of the independent reference
+// forwards (MANIFEST.md §3, §7): bos_attn and attn_mass to 1e-5 absolute,
+// value norms (‖W_O^(h) v‖ and raw ‖v‖) to 1e-4 relative, attention
+// probabilities to 1e-5 and residual norms to 1e-4 relative, through both the
+// per-token report and the streaming accumulator (one sequence). The bf16
+// references use f32 math on the same bf16 weights, so the same tolerances hold.
+func TestReferences(t *testing.T) {
+	for _, tc := range []struct{ ckpt, ref string }{
+		{"hf/stories260K_hf", "stories260K_hf_reference.json"},
+		{"hf/stories260K_hf_bf16", "stories260K_hf_bf16_reference.json"},
+		{"hf/olmo_tiny", "olmo_tiny_reference.json"},
+		{"hf/olmo_tiny_bf16", "olmo_tiny_bf16_reference.json"},
+		{"hf/olmo2_tiny", "olmo2_tiny_reference.json"},
+		{"hf/olmo2_tiny_bf16", "olmo2_tiny_bf16_reference.json"},
+		{"hf/shakespeare_llama", "shakespeare_llama_reference.json"},
+		{"hf/shakespeare_llama_bf16", "shakespeare_llama_bf16_reference.json"},
+	} {
+		t.Run(filepath.Base(tc.ckpt), func(t *testing.T) {
+			dir := fixtures.Path(t, tc.ckpt)
+			var ref reference
+			readJSON(t, fixtures.Path(t, filepath.Join("reference", tc.ref)), &ref)
+			m := openModel(t, dir)
+			info := m.Info()
+			T, L, H, KV := len(ref.InputIDs), info.Layers, info.Heads, info.KVHeads
+
+			r, err := metrics.Inspect(m, ref.InputIDs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, err := metrics.NewAccumulator(m, metrics.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := acc.Add(metrics.Sequence{IDs: ref.InputIDs}); err != nil {
+				t.Fatal(err)
+			}
+			d := acc.Result()
+			var hs hooks.Set
+			cache := hooks.Cache{}
+			for l := 0; l < L; l++ {
+				cache.Capture(&hs, hooks.At(l, hooks.Pattern))
+			}
+			if _, err := m.Forward(ref.InputIDs, &hs); err != nil {
+				t.Fatal(err)
+			}
+
+			checks := []*worst{
+				{name: "first_attn (report)", tol: 1e-5},
+				{name: "first_attn (accumulator)", tol: 1e-5},
+				{name: "attn_mass (report)", tol: 1e-5},
+				{name: "attn_mass (accumulator)", tol: 1e-5},
+				{name: "wo_value_norm", relative: true, tol: 1e-4},
+				{name: "value_norm_first/rest (accumulator)", relative: true, tol: 1e-4},
+				{name: "raw value_norm", relative: true, tol: 1e-4},
+				{name: "raw value_norm first/rest (accumulator)", relative: true, tol: 1e-4},
+				{name: "attention", tol: 1e-5},
+				{name: "resid_post_norm", relative: true, tol: 1e-4},
+				{name: "resid first/rest (accumulator)", relative: true, tol: 1e-4},
+				{name: "row entropy (accumulator vs reference attention)", tol: 1e-5},
+			}
+			for l := 0; l < L; l++ {
+				pat := cache[hooks.At(l, hooks.Pattern)].Data
+				for h := 0; h < H; h++ {
+					hr := d.Head(l, h)
+					checks[0].add(r.FirstAttn[l*H+h], ref.BOSAttn[l][h], "L%dH%d", l, h)
+					checks[1].add(hr.FirstAttn, ref.BOSAttn[l][h], "L%dH%d", l, h)
+					for k := 0; k < T; k++ {
+						checks[2].add(r.AttnMass[(l*H+h)*T+k], ref.AttnMass[l][h][k], "L%dH%d k%d", l, h, k)
+						checks[3].add(hr.AttnMass[k], ref.AttnMass[l][h][k], "L%dH%d k%d", l, h, k)
+						checks[4].add(r.ValueNorm[(l*H+h)*T+k], ref.WOValueNorm[l][h][k], "L%dH%d k%d", l, h, k)
+					}
+					checks[5].add(hr.ValueNormFirst, ref.WOValueNorm[l][h][0], "L%dH%d first", l, h)
+					checks[5].add(hr.ValueNormRest, medianOf(ref.WOValueNorm[l][h][1:]), "L%dH%d rest", l, h)
+					var ent float64
+					for q := 0; q < T; q++ {
+						row := ref.Attention[l][h][q]
+						var e float64
+						for k := 0; k <= q; k++ {
+							checks[8].add(float64(pat[(h*T+q)*T+k]), row[k], "L%dH%d q%d k%d", l, h, q, k)
+							if row[k] > 0 {
+								e -= row[k] * math.Log(row[k])
+							}
+						}
+						if q > 0 {
+							ent += e / math.Log(float64(q+1))
+						}
+					}
+					checks[11].add(hr.RowEntropy, ent/float64(T-1), "L%dH%d", l, h)
+				}
+				for kv := 0; kv < KV; kv++ {
+					for k := 0; k < T; k++ {
+						checks[6].add(r.RawValueNorm[(l*KV+kv)*T+k], ref.ValueNorm[l][kv][k], "L%d KV%d k%d", l, kv, k)
+					}
+					kr := d.KV[l*KV+kv]
+					checks[7].add(kr.ValueNormFirst, ref.ValueNorm[l][kv][0], "L%d KV%d first", l, kv)
+					checks[7].add(kr.ValueNormRest, medianOf(ref.ValueNorm[l][kv][1:]), "L%d KV%d rest", l, kv)
+				}
+				for k := 0; k < T; k++ {
+					checks[9].add(r.ResidNorm[l*T+k], ref.ResidPostNorm[l][k], "L%d k%d", l, k)
+				}
+				checks[10].add(d.Resid[l].ResidNormFirst, ref.ResidPostNorm[l][0], "L%d first", l)
+				checks[10].add(d.Resid[l].ResidNormRest, medianOf(ref.ResidPostNorm[l][1:]), "L%d rest", l)
+			}
+			for _, c := range checks {
+				kind := "abs"
+				if c.relative {
+					kind = "rel"
+				}
+				t.Logf("%-48s max %s diff %.3g (%s)", c.name, kind, c.max, c.where)
+				if c.max > c.tol {
+					t.Errorf("%s: max %s difference %.3g at %s, want ≤ %g", c.name, kind, c.max, c.where, c.tol)
+				}
+			}
+		})
+	}
+}
