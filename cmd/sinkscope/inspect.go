@@ -1,17 +1,273 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
 func newInspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect",
-		Short: "(inspect: under construction)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("inspect: not built yet")
+	var seqLen int
+	c := &cobra.Command{
+		Use:   "inspect MODEL",
+		Short: "Show a checkpoint's architecture, sizes, tokenizer, BOS policy and memory estimate",
+		Long: `inspect opens MODEL (a checkpoint directory, or org/name[@revision] in the Hugging Face
+cache), validates config.json and every safetensors header, and reports the architecture,
+sizes, stored dtypes, parameter count, tokenizer and what --bos auto does, RoPE settings,
+and an estimate of the peak memory of one forward pass over --seq-len tokens: the mapped
+weights, one layer's float32 activations (including the [heads, T, T] scores and pattern)
+and the [T, vocab] logits.`,
+		Example: `  sinkscope inspect ./stories260K_hf
+  sinkscope inspect allenai/OLMo-1B-0724-hf@step1000-tokens4B --seq-len 2048 --format json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("inspect: want exactly one MODEL argument, got %d", len(args))
+			}
+			return nil
 		},
 	}
+	format := formatFlag(c, "table")
+	c.Flags().IntVar(&seqLen, "seq-len", 256, "sequence length for the peak-memory estimate")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkFormat(*format); err != nil {
+			return err
+		}
+		if seqLen <= 0 {
+			return usagef("--seq-len %d: want a positive number of tokens", seqLen)
+		}
+		ck, err := loader.Open(args[0])
+		if err != nil {
+			return err
+		}
+		defer ck.Close()
+		rep := inspectCheckpoint(ck, seqLen, cmd.ErrOrStderr())
+		rep.Model = args[0]
+		return rep.write(cmd.OutOrStdout(), *format)
+	}
+	return c
+}
+
+// inspection is what inspect reports about a checkpoint.
+type inspection struct {
+	Model, Dir, Arch, ModelType                string
+	Layers, Heads, KVHeads, HeadDim, DModel    int
+	Intermediate, Vocab, MaxPositions          int
+	DTypes                                     []string
+	Params, Bytes                              int64
+	Files                                      int
+	Tokenizer                                  string // path or ""
+	BOSPolicy                                  string // what --bos auto does: "prepend", "none" or "unknown"
+	BOSID                                      int    // -1: none
+	BOSToken                                   string
+	RopeTheta                                  float64
+	RopeScaling                                map[string]any // nil: none
+	ClipQKV                                    float64
+	Tied                                       bool
+	NormEps                                    float64
+	SeqLen                                     int
+	WeightsBytes, ActivationBytes, LogitsBytes int64
+	PeakBytes                                  int64
+}
+
+func inspectCheckpoint(ck *loader.Checkpoint, seqLen int, stderr io.Writer) inspection {
+	c := ck.Config
+	r := inspection{
+		Dir: ck.Dir, Arch: c.Architecture, ModelType: c.ModelType,
+		Layers: c.NumLayers, Heads: c.NumHeads, KVHeads: c.NumKVHeads, HeadDim: c.HeadDim, DModel: c.HiddenSize,
+		Intermediate: c.IntermediateSize, Vocab: c.VocabSize, MaxPositions: c.MaxPositionEmbeddings,
+		Files: len(ck.Tensors.Files()), Tokenizer: ck.TokenizerPath, BOSID: c.BOSTokenID,
+		RopeTheta: c.RopeTheta, ClipQKV: c.ClipQKV, Tied: c.TieWordEmbeddings, NormEps: c.RMSNormEps, SeqLen: seqLen,
+	}
+	counts := map[string]int{}
+	for _, n := range ck.Tensors.Names() {
+		t, err := ck.Tensors.Get(n)
+		if err != nil {
+			continue
+		}
+		counts[t.DType.String()]++
+		r.Params += int64(t.Len())
+		r.Bytes += int64(len(t.Bytes()))
+	}
+	for d := range counts {
+		r.DTypes = append(r.DTypes, d)
+	}
+	sort.Strings(r.DTypes)
+	if s := c.RopeScaling; s != nil {
+		r.RopeScaling = map[string]any{"rope_type": s.Type, "factor": s.Factor}
+		if s.Type == "llama3" {
+			r.RopeScaling["low_freq_factor"] = s.LowFreqFactor
+			r.RopeScaling["high_freq_factor"] = s.HighFreqFactor
+			r.RopeScaling["original_max_position_embeddings"] = s.OriginalMaxPositions
+		}
+	}
+
+	// What --bos auto does is the tokenizer's call (DESIGN.md §2).
+	r.BOSPolicy = "unknown"
+	if ck.TokenizerPath != "" {
+		tok, err := ck.Tokenizer()
+		if err != nil {
+			fmt.Fprintf(stderr, "sinkscope: warning: %v\n", err)
+		} else {
+			r.BOSPolicy = bosAuto(tok)
+			if id, ok := tok.BOS(); ok {
+				r.BOSID = id
+				r.BOSToken = tok.Token(id)
+			}
+		}
+	}
+	if c.MaxPositionEmbeddings > 0 && seqLen > c.MaxPositionEmbeddings {
+		fmt.Fprintf(stderr, "sinkscope: warning: --seq-len %d exceeds max_position_embeddings %d\n", seqLen, c.MaxPositionEmbeddings)
+	}
+
+	// Peak memory of one forward pass: every mapped weight resident, plus one
+	// layer's float32 activations and the logits.
+	T, d, H, KV, dh, ff := int64(seqLen), int64(c.HiddenSize), int64(c.NumHeads), int64(c.NumKVHeads), int64(c.HeadDim), int64(c.IntermediateSize)
+	floats := 4*T*d + // residual, normed input, attention output, MLP output [T, d_model]
+		2*T*H*dh + // q and z [T, H, d_head]
+		2*T*KV*dh + // k and v [T, KV, d_head]
+		2*H*T*T + // scores and pattern [H, T, T]
+		2*T*ff // MLP gate and up [T, intermediate]
+	r.WeightsBytes = r.Bytes
+	r.ActivationBytes = 4 * floats
+	r.LogitsBytes = 4 * T * int64(c.VocabSize)
+	r.PeakBytes = r.WeightsBytes + r.ActivationBytes + r.LogitsBytes
+	return r
+}
+
+// bosAuto says what --bos auto does with this tokenizer.
+func bosAuto(tok *tokenizer.Tokenizer) string {
+	ids, err := tok.EncodeBOS("", tokenizer.BOSAuto)
+	if err == nil && len(ids) > 0 {
+		return "prepend"
+	}
+	return "none"
+}
+
+func (r inspection) write(w io.Writer, format string) error {
+	type field struct {
+		name  string
+		value any    // machine formats
+		text  string // table
+	}
+	null := func(ok bool, v any) any {
+		if ok {
+			return v
+		}
+		return nil
+	}
+	tokText := r.Tokenizer
+	if tokText == "" {
+		tokText = "none"
+	}
+	bosText := map[string]string{
+		"prepend": fmt.Sprintf("auto prepends %q (id %d)", r.BOSToken, r.BOSID),
+		"none":    "auto adds none: position 0 is the first content token",
+		"unknown": "unknown (no tokenizer)",
+	}[r.BOSPolicy]
+	scaling := "none"
+	if r.RopeScaling != nil {
+		keys := make([]string, 0, len(r.RopeScaling))
+		for k := range r.RopeScaling {
+			if k != "rope_type" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s=%v", k, r.RopeScaling[k])
+		}
+		scaling = fmt.Sprintf("%s (%s)", r.RopeScaling["rope_type"], strings.Join(parts, ", "))
+	}
+	clip := "none"
+	if r.ClipQKV > 0 {
+		clip = strconv.FormatFloat(r.ClipQKV, 'g', -1, 64)
+	}
+	maxPos := "unknown"
+	if r.MaxPositions > 0 {
+		maxPos = strconv.Itoa(r.MaxPositions)
+	}
+	fields := []field{
+		{"model", r.Model, r.Model},
+		{"dir", r.Dir, r.Dir},
+		{"architecture", r.Arch, r.Arch},
+		{"model_type", r.ModelType, r.ModelType},
+		{"layers", r.Layers, strconv.Itoa(r.Layers)},
+		{"heads", r.Heads, strconv.Itoa(r.Heads)},
+		{"kv_heads", r.KVHeads, strconv.Itoa(r.KVHeads)},
+		{"head_dim", r.HeadDim, strconv.Itoa(r.HeadDim)},
+		{"d_model", r.DModel, strconv.Itoa(r.DModel)},
+		{"intermediate", r.Intermediate, strconv.Itoa(r.Intermediate)},
+		{"vocab", r.Vocab, strconv.Itoa(r.Vocab)},
+		{"max_positions", null(r.MaxPositions > 0, r.MaxPositions), maxPos},
+		{"dtype", strings.Join(r.DTypes, ","), strings.Join(r.DTypes, ", ")},
+		{"parameters", r.Params, groupDigits(r.Params)},
+		{"bytes", r.Bytes, humanBytes(r.Bytes)},
+		{"files", r.Files, strconv.Itoa(r.Files)},
+		{"tokenizer", null(r.Tokenizer != "", r.Tokenizer), tokText},
+		{"bos_policy", r.BOSPolicy, bosText},
+		{"bos_token_id", null(r.BOSID >= 0, r.BOSID), idText(r.BOSID)},
+		{"rope_theta", r.RopeTheta, strconv.FormatFloat(r.RopeTheta, 'g', -1, 64)},
+		{"rope_scaling", r.RopeScaling, scaling},
+		{"clip_qkv", null(r.ClipQKV > 0, r.ClipQKV), clip},
+		{"tied_embeddings", r.Tied, strconv.FormatBool(r.Tied)},
+		{"norm_eps", r.NormEps, strconv.FormatFloat(r.NormEps, 'g', -1, 64)},
+		{"seq_len", r.SeqLen, strconv.Itoa(r.SeqLen)},
+		{"weights_bytes", r.WeightsBytes, humanBytes(r.WeightsBytes) + " (mapped)"},
+		{"activation_bytes", r.ActivationBytes, humanBytes(r.ActivationBytes) + " (one layer, float32)"},
+		{"logits_bytes", r.LogitsBytes, humanBytes(r.LogitsBytes)},
+		{"peak_memory_bytes", r.PeakBytes, humanBytes(r.PeakBytes)},
+	}
+	var rec records
+	if format == "table" {
+		rec.fields = []string{"field", "value"}
+		for _, f := range fields {
+			rec.add(f.name, f.text)
+		}
+	} else {
+		row := make([]any, len(fields))
+		for i, f := range fields {
+			rec.fields = append(rec.fields, f.name)
+			row[i] = f.value
+		}
+		rec.add(row...)
+	}
+	return rec.write(w, format)
+}
+
+func idText(id int) string {
+	if id < 0 {
+		return "none"
+	}
+	return strconv.Itoa(id)
+}
+
+// groupDigits writes n with thousands separators: 260,032.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// humanBytes writes a byte count in binary units with the exact count.
+func humanBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, u := float64(n), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	if u == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s (%s B)", v, units[u], groupDigits(n))
 }
