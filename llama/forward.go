@@ -304,3 +304,6 @@ func parallel(n, workers int, f func(worker, i int)) {
 	}
 	wg.Wait()
 }
+
+// SetThreads sets the number of goroutines a forward pass uses (0: GOMAXPROCS).
+func (m *Decoder) SetThreads(n int) { m.Threads = n }

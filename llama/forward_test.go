@@ -1,0 +1,92 @@
+package llama_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/fixtures"
+)
+
+// TestSlidingWindow checks Mistral's sliding_window: query i attends to keys
+// i-W+1..i only, and the pattern rows still sum to 1.
+func TestSlidingWindow(t *testing.T) {
+	const W, T = 3, 9
+	dir := t.TempDir()
+	tiny{arch: "MistralForCausalLM", d: 32, layers: 1, heads: 4, kv: 2, dh: 8, inter: 48, vocab: 64,
+		config: map[string]any{"sliding_window": W}}.write(t, dir, 5)
+	m, _ := open(t, dir)
+	var hs hooks.Set
+	cache := hooks.Cache{}
+	cache.Capture(&hs, hooks.At(0, hooks.Pattern))
+	if _, err := m.Forward([]int{1, 2, 3, 4, 5, 6, 7, 8, 9}, &hs); err != nil {
+		t.Fatal(err)
+	}
+	pat := cache[hooks.At(0, hooks.Pattern)].Data
+	for h := 0; h < m.Info().Heads; h++ {
+		for i := 0; i < T; i++ {
+			var sum float32
+			for j := 0; j < T; j++ {
+				p := pat[(h*T+i)*T+j]
+				sum += p
+				if visible := j <= i && j > i-W; visible != (p > 0) {
+					t.Errorf("head %d query %d key %d: probability %g, visible %v", h, i, j, p, visible)
+				}
+			}
+			if sum < 1-1e-6 || sum > 1+1e-6 {
+				t.Errorf("head %d query %d: pattern sums to %g", h, i, sum)
+			}
+		}
+	}
+}
+
+// TestForwardErrors checks that bad inputs are errors that say what is wrong.
+func TestForwardErrors(t *testing.T) {
+	m, _ := open(t, fixtures.Path(t, "hf/stories260K_hf"))
+	long := make([]int, m.Info().MaxSeqLen+1)
+	for _, tc := range []struct {
+		name string
+		ids  []int
+		want string
+	}{
+		{"empty", nil, "empty token sequence"},
+		{"negative", []int{1, -1}, "token -1 at position 1 is outside the vocabulary [0, 512)"},
+		{"too large", []int{512}, "token 512 at position 0 is outside the vocabulary"},
+		{"too long", long, "513 tokens exceed the model's max_position_embeddings 512"},
+	} {
+		_, err := m.Forward(tc.ids, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// BenchmarkForwardHooks measures the cost of the hook machinery on
+// stories260K at T=64: no hooks, one unrelated hook (hook_resid_post of the
+// last layer, which builds nothing), and every layer's pattern (which builds
+// the full [H, T, T] tensors).
+func BenchmarkForwardHooks(b *testing.B) {
+	m, _ := open(b, fixtures.Path(b, "hf/stories260K_hf"))
+	ids := storiesIDs
+	for len(ids) < 64 {
+		ids = append(ids, storiesIDs...)
+	}
+	ids = ids[:64]
+	var unrelated, patterns hooks.Set
+	unrelated.Add(hooks.At(m.Info().Layers-1, hooks.ResidPost), func(hooks.Point, hooks.Tensor) {})
+	for l := 0; l < m.Info().Layers; l++ {
+		patterns.Add(hooks.At(l, hooks.Pattern), func(hooks.Point, hooks.Tensor) {})
+	}
+	for _, bc := range []struct {
+		name string
+		hs   *hooks.Set
+	}{{"nil", nil}, {"unrelated", &unrelated}, {"patterns", &patterns}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Forward(ids, bc.hs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
