@@ -35,6 +35,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		{Name: "a.bias", DType: BF16, Shape: []int{3}, Data: bf16Bytes(0x3f80, 0xc000, 0x7f80)}, // 1, -2, +Inf
 		{Name: "c.empty", DType: F16, Shape: []int{0, 4}, Data: nil},
 		{Name: "d.scalar", DType: F32, Shape: []int{}, Data: f32Bytes(42)},
+		{Name: "e.half", DType: F16, Shape: []int{2}, Data: bf16Bytes(0x3c00, 0xb800)}, // 1, -0.5
 	}
 	if err := WriteSafetensors(path, in, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ts.Close()
-	if got, want := ts.Names(), []string{"a.bias", "b.weight", "c.empty", "d.scalar"}; !equalStrings(got, want) {
+	if got, want := ts.Names(), []string{"a.bias", "b.weight", "c.empty", "d.scalar", "e.half"}; !equalStrings(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
 	if md := ts.Metadata(); md["format"] != "pt" || len(md) != 1 {
@@ -81,6 +82,13 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		if g := b.Float32()[i]; math.Float32bits(g) != math.Float32bits(want) {
 			t.Errorf("a.bias[%d] = %v, want %v", i, g, want)
 		}
+	}
+	h, _ := ts.Get("e.half")
+	if v := h.Float32(); v[0] != 1 || v[1] != -0.5 {
+		t.Errorf("e.half = %v, want [1 -0.5]", v)
+	}
+	if s, _ := ts.Get("d.scalar"); s.Len() != 1 || s.Float32()[0] != 42 {
+		t.Errorf("d.scalar: Len %d, value %v", s.Len(), s.Float32())
 	}
 	w, _ := ts.Get("b.weight")
 	m, err := w.Matrix()
