@@ -40,7 +40,7 @@ func TestParseConfig(t *testing.T) {
 		}},
 		{"transformers v5 rope_parameters with theta and llama3", base("LlamaForCausalLM", map[string]any{
 			"rope_parameters": map[string]any{"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
-			"dtype": "bfloat16",
+			"dtype":           "bfloat16",
 		}), func(c *Config) bool {
 			return c.RopeTheta == 5e5 && *c.RopeScaling == *llama3 && c.TorchDType == "bfloat16"
 		}},
