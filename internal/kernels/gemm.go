@@ -1,39 +1,174 @@
 package kernels
 
+import "unsafe"
+
+// Blocking of Gemm: C is cut into tasks of up to gMC rows × gNC columns;
+// within a task, for each k block of gKC, every 12×32 tile of C is updated
+// in place by the microkernel, which broadcasts op(A) elements straight from
+// A (any transpose: only the strides differ) and streams op(B) as 32-wide
+// rows, read from B directly when it is not transposed and otherwise packed
+// once per call (scaled by alpha).
+const (
+	gKC = 256
+	gMC = 96  // a multiple of tileR
+	gNC = 256 // a multiple of tileC
+)
+
 // Gemm computes the row-major C[m][n] = alpha·op(A)·op(B) + beta·C, where
 // op(A) is [m][k] (A is [m][lda≥k], or [k][lda≥m] when transA) and op(B) is
 // [k][n] (B is [k][ldb≥n], or [n][ldb≥k] when transB). As in BLAS, beta = 0
 // overwrites C without reading it. threads ≤ 0 uses GOMAXPROCS goroutines.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, threads int) {
+	gemm(bestKernels(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
+}
+
+func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
+	beta float32, c []float32, ldc int, threads int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	parallelFor(m, 16, numThreads(threads), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ci := c[i*ldc : i*ldc+n]
-			scaleRow(ci, beta)
-			if alpha == 0 || k == 0 {
+	c = c[:(m-1)*ldc+n]
+	if alpha == 0 || k <= 0 {
+		for i := 0; i < m; i++ {
+			scaleRow(c[i*ldc:i*ldc+n], beta)
+		}
+		return
+	}
+	// Bounds are checked here, once, so that the kernels cannot read
+	// outside the slices.
+	if transA {
+		a = a[:(k-1)*lda+m]
+	} else {
+		a = a[:(m-1)*lda+k]
+	}
+	if transB {
+		b = b[:(n-1)*ldb+k]
+	} else {
+		b = b[:(k-1)*ldb+n]
+	}
+	threads = numThreads(threads)
+	if 2*m*n*k < 1<<20 {
+		threads = 1
+	}
+
+	// op(B) as 32-column blocks. A block is read in place when B is not
+	// transposed, alpha is 1 and the block is full; otherwise it is packed
+	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
+	np := roundUp(n, tileC)
+	direct := !transB && alpha == 1
+	var bp []float32
+	if !direct || n%tileC != 0 {
+		bp = make([]float32, np*k)
+		for jb := 0; jb < np; jb += tileC {
+			if direct && jb+tileC <= n {
 				continue
 			}
-			for p := 0; p < k; p++ {
-				var aip float32
-				if transA {
-					aip = a[p*lda+i]
-				} else {
-					aip = a[i*lda+p]
+			packB(bp[jb*k:(jb+tileC)*k], transB, alpha, b, ldb, jb, min(tileC, n-jb), k)
+		}
+	}
+
+	mc := min(gMC, roundUp((m+2*threads-1)/(2*threads), tileR))
+	nc := min(gNC, np)
+	mt, nt := (m+mc-1)/mc, (np+nc-1)/nc
+	workers := min(threads, mt*nt)
+	type scratch struct {
+		apanel []float32 // [tileR][gKC] ragged rows of op(A)
+		tile   []float32 // [tileR][tileC] ragged tile of C
+	}
+	scr := make([]scratch, workers)
+	for i := range scr {
+		scr[i] = scratch{apanel: make([]float32, tileR*gKC), tile: make([]float32, tileR*tileC)}
+	}
+	parallelTasks(mt*nt, workers, func(wk, t int) {
+		s := &scr[wk]
+		i0, j0 := (t/nt)*mc, (t%nt)*nc
+		i1, j1 := min(i0+mc, m), min(j0+nc, n)
+		for i := i0; i < i1; i++ {
+			scaleRow(c[i*ldc+j0:i*ldc+j1], beta)
+		}
+		for kb := 0; kb < k; kb += gKC {
+			kl := min(gKC, k-kb)
+			for ib := i0; ib < i1; ib += tileR {
+				nr := min(tileR, i1-ib)
+				var ap unsafe.Pointer
+				var ar, as uintptr // byte strides between rows and along k
+				switch {
+				case nr < tileR:
+					packA(s.apanel[:tileR*kl], transA, a, lda, ib, nr, kb, kl)
+					ap, ar, as = unsafe.Pointer(&s.apanel[0]), uintptr(4*kl), 4
+				case transA:
+					ap, ar, as = unsafe.Pointer(&a[kb*lda+ib]), 4, uintptr(4*lda)
+				default:
+					ap, ar, as = unsafe.Pointer(&a[ib*lda+kb]), uintptr(4*lda), 4
 				}
-				aip *= alpha
-				if transB {
-					for j := range ci {
-						ci[j] += aip * b[j*ldb+p]
+				for jb := j0; jb < j1; jb += tileC {
+					ncol := min(tileC, n-jb)
+					var bptr *float32
+					var bs uintptr
+					if direct && ncol == tileC {
+						bptr, bs = &b[kb*ldb+jb], uintptr(4*ldb)
+					} else {
+						bptr, bs = &bp[jb*k+kb*tileC], 4*tileC
 					}
-				} else {
-					Axpy(aip, b[p*ldb:p*ldb+n], ci)
+					if nr == tileR && ncol == tileC {
+						ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl)
+						continue
+					}
+					// Ragged tile: work on a copy.
+					tile := s.tile
+					clear(tile)
+					for r := 0; r < nr; r++ {
+						copy(tile[r*tileC:r*tileC+ncol], c[(ib+r)*ldc+jb:])
+					}
+					ks.kernel(&tile[0], 4*tileC, ap, ar, as, bptr, bs, kl)
+					for r := 0; r < nr; r++ {
+						copy(c[(ib+r)*ldc+jb:(ib+r)*ldc+jb+ncol], tile[r*tileC:])
+					}
 				}
 			}
 		}
 	})
+}
+
+// packB writes alpha·op(B)[p][j0+c] for p < k, c < nv into dst as [k][32],
+// zero-padding columns nv..31.
+func packB(dst []float32, transB bool, alpha float32, b []float32, ldb, j0, nv, k int) {
+	if nv < tileC {
+		clear(dst)
+	}
+	if transB {
+		for c := 0; c < nv; c++ {
+			row := b[(j0+c)*ldb : (j0+c)*ldb+k]
+			for p, v := range row {
+				dst[p*tileC+c] = alpha * v
+			}
+		}
+		return
+	}
+	for p := 0; p < k; p++ {
+		row := b[p*ldb+j0 : p*ldb+j0+nv]
+		out := dst[p*tileC : p*tileC+nv]
+		for c, v := range row {
+			out[c] = alpha * v
+		}
+	}
+}
+
+// packA writes op(A)[i0+r][p0+p] for r < nr, p < kl into dst as [12][kl],
+// zero-filling rows nr..11.
+func packA(dst []float32, transA bool, a []float32, lda, i0, nr, p0, kl int) {
+	clear(dst[nr*kl:])
+	for r := 0; r < nr; r++ {
+		out := dst[r*kl : (r+1)*kl]
+		if transA {
+			for p := range out {
+				out[p] = a[(p0+p)*lda+i0+r]
+			}
+		} else {
+			copy(out, a[(i0+r)*lda+p0:])
+		}
+	}
 }
 
 // scaleRow sets c = beta·c, with beta = 0 meaning overwrite with zeros.

@@ -157,50 +157,52 @@ func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	shapes := []struct{ m, n, k int }{
 		{1, 1, 1}, {3, 5, 2}, {13, 33, 7}, {12, 32, 64}, {25, 70, 64},
-		{64, 64, 64}, {100, 37, 129}, {7, 300, 3}, {40, 20, 0},
+		{64, 64, 64}, {100, 37, 129}, {7, 300, 3}, {40, 20, 0}, {200, 300, 70}, {30, 64, 600},
 	}
 	scal := []struct{ alpha, beta float32 }{{1, 0}, {1, 1}, {0.5, -2}, {0, 0.25}}
-	for _, sh := range shapes {
-		for _, ta := range []bool{false, true} {
-			for _, tb := range []bool{false, true} {
-				for si, sc := range scal {
-					threads := 1 + si%3
-					name := fmt.Sprintf("m%d_n%d_k%d/tA=%v_tB=%v/a%v_b%v", sh.m, sh.n, sh.k, ta, tb, sc.alpha, sc.beta)
-					t.Run(name, func(t *testing.T) {
-						// Leading dimensions larger than needed, to catch stride bugs.
-						lda := sh.k + 3
-						arows := sh.m
-						if ta {
-							lda, arows = sh.m+2, sh.k
-						}
-						ldb := sh.n + 1
-						brows := sh.k
-						if tb {
-							ldb, brows = sh.k+5, sh.n
-						}
-						ldc := sh.n + 4
-						a := randSlice(rng, max(arows*lda, 1))
-						b := randSlice(rng, max(brows*ldb, 1))
-						c := randSlice(rng, sh.m*ldc)
-						if sc.beta == 0 {
-							for i := range c {
-								c[i] = float32(math.NaN()) // beta = 0 must not read C
+	for _, ks := range allKernels() {
+		for _, sh := range shapes {
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					for si, sc := range scal {
+						threads := 1 + si%3
+						name := fmt.Sprintf("%s/m%d_n%d_k%d/tA=%v_tB=%v/a%v_b%v", ks.name, sh.m, sh.n, sh.k, ta, tb, sc.alpha, sc.beta)
+						t.Run(name, func(t *testing.T) {
+							// Leading dimensions larger than needed, to catch stride bugs.
+							lda := sh.k + 3
+							arows := sh.m
+							if ta {
+								lda, arows = sh.m+2, sh.k
 							}
-						}
-						ref, abs := naiveGemm(ta, tb, sh.m, sh.n, sh.k, float64(sc.alpha), a, lda, b, ldb, float64(sc.beta), c, ldc)
-						pad := append([]float32(nil), c...)
-						Gemm(ta, tb, sh.m, sh.n, sh.k, sc.alpha, a, lda, b, ldb, sc.beta, c, ldc, threads)
-						got := make([]float32, sh.m*sh.n)
-						for i := 0; i < sh.m; i++ {
-							copy(got[i*sh.n:(i+1)*sh.n], c[i*ldc:])
-							for j := sh.n; j < ldc; j++ {
-								if math.Float32bits(c[i*ldc+j]) != math.Float32bits(pad[i*ldc+j]) {
-									t.Fatalf("Gemm wrote C[%d][%d] outside n", i, j)
+							ldb := sh.n + 1
+							brows := sh.k
+							if tb {
+								ldb, brows = sh.k+5, sh.n
+							}
+							ldc := sh.n + 4
+							a := randSlice(rng, max(arows*lda, 1))
+							b := randSlice(rng, max(brows*ldb, 1))
+							c := randSlice(rng, sh.m*ldc)
+							if sc.beta == 0 {
+								for i := range c {
+									c[i] = float32(math.NaN()) // beta = 0 must not read C
 								}
 							}
-						}
-						checkClose(t, name, got, ref, abs, sh.k)
-					})
+							ref, abs := naiveGemm(ta, tb, sh.m, sh.n, sh.k, float64(sc.alpha), a, lda, b, ldb, float64(sc.beta), c, ldc)
+							pad := append([]float32(nil), c...)
+							gemm(ks, ta, tb, sh.m, sh.n, sh.k, sc.alpha, a, lda, b, ldb, sc.beta, c, ldc, threads)
+							got := make([]float32, sh.m*sh.n)
+							for i := 0; i < sh.m; i++ {
+								copy(got[i*sh.n:(i+1)*sh.n], c[i*ldc:])
+								for j := sh.n; j < ldc; j++ {
+									if math.Float32bits(c[i*ldc+j]) != math.Float32bits(pad[i*ldc+j]) {
+										t.Fatalf("Gemm wrote C[%d][%d] outside n", i, j)
+									}
+								}
+							}
+							checkClose(t, name, got, ref, abs, sh.k)
+						})
+					}
 				}
 			}
 		}
