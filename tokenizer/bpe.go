@@ -50,27 +50,12 @@ type bpeJSON struct {
 // mergeJSON is one merge, either "left right" (classic) or ["left", "right"].
 type mergeJSON [2]string
 
-func (m *mergeJSON) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := jsonUnmarshal(b, &s); err != nil {
-			return err
-		}
-		l, r, ok := strings.Cut(s, " ")
-		if !ok || strings.Contains(r, " ") {
-			return fmt.Errorf("merge %q: want two tokens separated by one space", s)
-		}
-		m[0], m[1] = l, r
-		return nil
+func (m *mergeJSON) fromLine(s string) error {
+	l, r, ok := strings.Cut(s, " ")
+	if !ok || strings.Contains(r, " ") {
+		return fmt.Errorf("merge %q: want two tokens separated by one space", s)
 	}
-	var pair []string
-	if err := jsonUnmarshal(b, &pair); err != nil {
-		return err
-	}
-	if len(pair) != 2 {
-		return fmt.Errorf("merge %s: want a pair of tokens", b)
-	}
-	m[0], m[1] = pair[0], pair[1]
+	m[0], m[1] = l, r
 	return nil
 }
 
@@ -115,7 +100,7 @@ func newBPE(j *bpeJSON) (*bpe, error) {
 		}
 		m.byteIDs[b] = id
 	}
-	var sb strings.Builder
+	var buf []byte
 	for rank, mg := range j.Merges {
 		a, ok := j.Vocab[mg[0]]
 		if !ok {
@@ -129,12 +114,10 @@ func newBPE(j *bpeJSON) (*bpe, error) {
 		if len(m.prefix) <= len(right) {
 			right = right[len(m.prefix):]
 		}
-		sb.Reset()
-		sb.WriteString(mg[0])
-		sb.WriteString(right)
-		id, ok := j.Vocab[sb.String()]
+		buf = append(append(buf[:0], mg[0]...), right...)
+		id, ok := j.Vocab[string(buf)] // no allocation for the lookup
 		if !ok {
-			return nil, fmt.Errorf("model.merges[%d]: merged token %q is not in the vocab", rank, sb.String())
+			return nil, fmt.Errorf("model.merges[%d]: merged token %q is not in the vocab", rank, buf)
 		}
 		// A repeated pair keeps its last rank, as Hugging Face's map does.
 		m.merges[pairKey(a, b)] = merge{int32(rank), int32(id)}

@@ -48,7 +48,7 @@ type fileJSON struct {
 	AddedTokens   []addedToken    `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
-	Model         json.RawMessage `json:"model"`
+	Model         json.RawMessage `json:"model"` // only when not an object
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Decoder       json.RawMessage `json:"decoder"`
 }
@@ -82,11 +82,11 @@ func Load(path string) (*Tokenizer, error) {
 // Parse builds a tokenizer from the contents of a tokenizer.json; name is
 // used in error messages.
 func Parse(name string, data []byte) (*Tokenizer, error) {
-	var f fileJSON
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: not a tokenizer.json: %w", name, err)
+	f, mj, typ, err := parseFileJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: not a valid tokenizer.json: %w", name, err)
 	}
-	t, err := build(&f)
+	t, err := build(f, mj, typ)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
 	}
@@ -94,34 +94,23 @@ func Parse(name string, data []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-func build(f *fileJSON) (*Tokenizer, error) {
+func build(f *fileJSON, mj *bpeJSON, typ string) (*Tokenizer, error) {
 	if f.Version != nil && *f.Version != "1.0" {
 		return nil, fmt.Errorf("version: unknown tokenizer.json version %q (want 1.0)", *f.Version)
 	}
-	if isNull(f.Model) {
+	if mj == nil {
 		return nil, fmt.Errorf("model: missing")
 	}
-	var mh struct {
-		Type   *string         `json:"type"`
-		Merges json.RawMessage `json:"merges"`
-	}
-	if err := json.Unmarshal(f.Model, &mh); err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
 	switch {
-	case mh.Type != nil && *mh.Type != "BPE":
-		return nil, fmt.Errorf("model.type: unsupported model %q (supported: BPE)", *mh.Type)
-	case mh.Type == nil && mh.Merges == nil:
+	case typ != "" && typ != "BPE":
+		return nil, fmt.Errorf("model.type: unsupported model %q (supported: BPE)", typ)
+	case typ == "" && mj.Merges == nil:
 		return nil, fmt.Errorf("model.type: missing, and no merges (supported: BPE)")
-	}
-	var mj bpeJSON
-	if err := json.Unmarshal(f.Model, &mj); err != nil {
-		return nil, fmt.Errorf("model: %w", err)
 	}
 	if mj.Merges == nil {
 		return nil, fmt.Errorf("model.merges: missing")
 	}
-	model, err := newBPE(&mj)
+	model, err := newBPE(mj)
 	if err != nil {
 		return nil, err
 	}
