@@ -1,0 +1,112 @@
+package bbtoy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// RunConfig says what a training run measures and saves along the way.
+type RunConfig struct {
+	Steps       int        // optimisation steps
+	EvalEvery   int        // dynamics record every EvalEvery steps (and at the first and last); 0: none
+	Eval        *Evaluator // the fixed evaluation batch (nil: no records)
+	Checkpoints []int      // steps at which to save a checkpoint
+	Dir         string     // checkpoints go to Dir/step-%06d
+	Log         io.Writer  // dynamics records as JSON Lines (nil: none)
+	Progress    io.Writer  // one human-readable line per record (nil: none)
+	Command     string     // recorded in each checkpoint's training info
+}
+
+// LogSpacedSteps returns 0, 1, 2, 5, 10, 20, 50, ... up to and including max.
+func LogSpacedSteps(max int) []int {
+	out := []int{0}
+	for p := 1; p <= max; p *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			if m*p <= max {
+				out = append(out, m*p)
+			}
+		}
+	}
+	if out[len(out)-1] != max {
+		out = append(out, max)
+	}
+	return out
+}
+
+// CheckpointDir is where Run saves the checkpoint of a step.
+func CheckpointDir(root string, step int) string {
+	return filepath.Join(root, fmt.Sprintf("step-%06d", step))
+}
+
+// Run trains until rc.Steps, recording dynamics and saving checkpoints, and
+// returns the records. It stops early, with ctx's error, when ctx is done.
+func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
+	var recs []Record
+	var trainTime time.Duration
+	enc := func(r Record) error {
+		if rc.Log == nil {
+			return nil
+		}
+		b, err := json.Marshal(finite(r))
+		if err != nil {
+			return err
+		}
+		_, err = rc.Log.Write(append(b, '\n'))
+		return err
+	}
+	for {
+		s := tr.step
+		if rc.Eval != nil && rc.EvalEvery > 0 && (s%rc.EvalEvery == 0 || s == rc.Steps) {
+			r := rc.Eval.Measure(tr.model)
+			r.Step, r.Seconds = s, trainTime.Seconds()
+			recs = append(recs, r)
+			if err := enc(r); err != nil {
+				return recs, fmt.Errorf("bbtoy: writing dynamics log: %w", err)
+			}
+			if rc.Progress != nil {
+				l0 := r.Layers[0]
+				fmt.Fprintf(rc.Progress, "step %6d  loss %.4f  backcopy %.4f  bigram excess %.4f  attn_bos %.3f  |W_O v_bos| %.3f  dlogit %.2f  res_bos %.1f  (%.1fs)\n",
+					s, r.Loss, r.BackcopyRisk, r.BigramExcess, l0.AttnBOS, l0.ValueNormBOS, l0.DlogitMean, l0.ResBOS, r.Seconds)
+			}
+		}
+		if slices.Contains(rc.Checkpoints, s) && rc.Dir != "" {
+			info := tr.Info()
+			info.Command = rc.Command
+			tr.model.SetTraining(info)
+			if err := tr.model.Save(CheckpointDir(rc.Dir, s)); err != nil {
+				return recs, err
+			}
+		}
+		if s >= rc.Steps {
+			return recs, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return recs, err
+		}
+		t0 := time.Now()
+		tr.Step()
+		trainTime += time.Since(t0)
+	}
+}
+
+// finite replaces NaN (layers without attention) by a JSON-encodable value:
+// encoding/json rejects NaN, so those fields are written as 0 and the layer's
+// absence of attention is in the checkpoint config.
+func finite(r Record) Record {
+	r.Layers = slices.Clone(r.Layers)
+	for i := range r.Layers {
+		l := &r.Layers[i]
+		for _, p := range []*float64{&l.AttnBOS, &l.AttnBOSTrigger, &l.AttnPrevTrigger, &l.ValueNormBOS, &l.ValueNormRest,
+			&l.DlogitMean, &l.DlogitQ10, &l.DlogitQ90, &l.DlogitTrigger} {
+			if *p != *p {
+				*p = 0
+			}
+		}
+	}
+	return r
+}
