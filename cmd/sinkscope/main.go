@@ -64,6 +64,7 @@ head whether it is an attention sink (dormant) or doing work (active) on each in
 		newHeadsCmd(),
 		newTokensCmd(),
 		newBBToyCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
