@@ -151,7 +151,7 @@ func TestSampleErrors(t *testing.T) {
 }
 
 func TestBuiltins(t *testing.T) {
-	if got := Builtins(); !reflect.DeepEqual(got, []string{"code", "prose"}) {
+	if got := Builtins(); !reflect.DeepEqual(got, []string{"prose", "code"}) {
 		t.Fatalf("Builtins() = %v", got)
 	}
 	for _, name := range Builtins() {

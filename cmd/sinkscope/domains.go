@@ -1,0 +1,220 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/domains"
+	"github.com/sinkscope/sinkscope/metrics"
+	"github.com/sinkscope/sinkscope/model"
+	"github.com/sinkscope/sinkscope/tokenizer"
+)
+
+// inputFlags are the flags that choose what `heads` feeds a model.
+type inputFlags struct {
+	domains []string // NAME=PATH
+	ids     string
+	text    string
+	bos     string
+	seqLen  int
+	maxSeqs int
+	seed    uint64
+}
+
+func (f *inputFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringArrayVar(&f.domains, "domain", nil, "a domain NAME=PATH: a .txt file (blank-line separated texts), a .jsonl file (\"text\" or exact \"ids\" per line) or a directory (one text per file); repeatable")
+	fl.StringVar(&f.ids, "ids", "", "comma-separated token ids, used exactly as given, as a one-sequence domain named \"input\"")
+	fl.StringVar(&f.text, "text", "", "a text, encoded under --bos, as a one-sequence domain named \"input\" (not truncated)")
+	fl.StringVar(&f.bos, "bos", "auto", "BOS policy for texts: auto (prepend when the tokenizer defines one), always or never")
+	fl.IntVar(&f.seqLen, "seq-len", 64, "tokens per text sequence: texts are cut to this length and shorter ones skipped (ids are used as given)")
+	fl.IntVar(&f.maxSeqs, "max-seqs", 100, "sequences per domain at most (0: all)")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed for sampling texts and for generating Bigram-Backcopy sequences")
+}
+
+// check validates the flags alone (usage errors).
+func (f *inputFlags) check() (tokenizer.BOSPolicy, error) {
+	bos, err := tokenizer.ParseBOSPolicy(f.bos)
+	if err != nil {
+		return 0, usagef("--bos %q: want auto, always or never", f.bos)
+	}
+	if f.ids != "" && f.text != "" {
+		return 0, usagef("give --ids or --text, not both")
+	}
+	if f.seqLen < 2 {
+		return 0, usagef("--seq-len %d: want at least 2 tokens", f.seqLen)
+	}
+	if f.maxSeqs < 0 {
+		return 0, usagef("--max-seqs %d: want 0 (all) or a positive number", f.maxSeqs)
+	}
+	seen := map[string]bool{}
+	for _, d := range f.domains {
+		name, _, err := domains.ParseSpec(d)
+		if err != nil {
+			return 0, usageError{err}
+		}
+		if seen[name] || (name == "input" && (f.ids != "" || f.text != "")) {
+			return 0, usagef("--domain %q: domain name %q given twice", d, name)
+		}
+		seen[name] = true
+	}
+	return bos, nil
+}
+
+// source is a domain before it meets a model's tokenizer.
+type source struct {
+	name  string
+	items []domains.Item
+	input bool // --ids/--text: one sequence, used whole
+}
+
+// readSources reads every --domain file, and --ids/--text, once. With none of
+// them it returns nil: each model then gets its default domains.
+func (f *inputFlags) readSources() ([]source, error) {
+	var out []source
+	for _, d := range f.domains {
+		name, path, _ := domains.ParseSpec(d)
+		items, err := domains.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf("domain %q: %w", name, err)
+		}
+		if len(items) == 0 {
+			return nil, fmt.Errorf("domain %q is empty: %s holds no texts or id sequences", name, path)
+		}
+		out = append(out, source{name: name, items: items})
+	}
+	switch {
+	case f.ids != "":
+		ids, err := parseIDList(f.ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, source{name: "input", items: []domains.Item{{Source: "--ids", IDs: ids}}, input: true})
+	case f.text != "":
+		out = append(out, source{name: "input", items: []domains.Item{{Source: "--text", Text: f.text}}, input: true})
+	}
+	return out, nil
+}
+
+// parseIDList reads comma-separated non-negative token ids.
+func parseIDList(s string) ([]int, error) {
+	var ids []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		id, err := strconv.Atoi(f)
+		if err != nil || id < 0 {
+			return nil, usagef("--ids: %q is not a token id (want comma-separated non-negative integers)", f)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) < 2 {
+		return nil, usagef("--ids %q: want at least 2 token ids (query 0 only sees itself)", s)
+	}
+	return ids, nil
+}
+
+// domainSet is one domain ready for a model: sequences with query masks.
+type domainSet struct {
+	name    string
+	seqs    []metrics.Sequence
+	items   int // texts or sequences in the source
+	skipped int // texts shorter than --seq-len
+	note    string
+}
+
+// modelDomains turns the sources (or, with none, the model's defaults) into
+// sequences for one model: texts through its tokenizer under the BOS policy;
+// for a Bigram-Backcopy model without sources, generated sequences split into
+// the "trigger" and "non-trigger" domains by the query's input token.
+func (f *inputFlags) modelDomains(m model.Model, label string, tok *tokenizer.Tokenizer, bos tokenizer.BOSPolicy, srcs []source) ([]domainSet, error) {
+	info := m.Info()
+	if len(srcs) == 0 {
+		if toy, ok := m.(*bbtoy.Model); ok {
+			return f.toyDomains(toy), nil
+		}
+		for _, name := range domains.Builtins() {
+			items, err := domains.Builtin(name)
+			if err != nil {
+				return nil, err
+			}
+			srcs = append(srcs, source{name: name, items: items})
+		}
+	}
+	var enc domains.Encoder
+	if tok != nil {
+		enc = func(text string) ([]int, error) { return tok.EncodeBOS(text, bos) }
+	}
+	needText := false
+	for _, s := range srcs {
+		for _, it := range s.items {
+			if it.IDs == nil && !s.input {
+				needText = true
+			}
+		}
+	}
+	if needText && info.MaxSeqLen > 0 && f.seqLen > info.MaxSeqLen {
+		return nil, usagef("--seq-len %d exceeds the context of %s (max_position_embeddings %d)", f.seqLen, label, info.MaxSeqLen)
+	}
+	var out []domainSet
+	for _, s := range srcs {
+		opt := domains.Options{MaxSeqs: f.maxSeqs, SeqLen: f.seqLen, Seed: f.seed, Context: info.MaxSeqLen}
+		if s.input {
+			if it := s.items[0]; it.IDs == nil {
+				if enc == nil {
+					return nil, fmt.Errorf("%s has no tokenizer: use --ids instead of --text", label)
+				}
+				ids, err := enc(it.Text)
+				if err != nil {
+					return nil, fmt.Errorf("--text: %w", err)
+				}
+				if len(ids) < 2 {
+					return nil, fmt.Errorf("--text %q encodes to %d token(s); need at least 2", it.Text, len(ids))
+				}
+				s.items = []domains.Item{{Source: "--text", IDs: ids}}
+			}
+		}
+		d, err := domains.Sample(s.name, s.items, enc, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", label, err)
+		}
+		ds := domainSet{name: s.name, items: d.Items, skipped: d.Skipped}
+		for _, ids := range d.Seqs {
+			ds.seqs = append(ds.seqs, metrics.Sequence{IDs: ids})
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// toyDomains generates --max-seqs Bigram-Backcopy sequences (100 when 0) from
+// --seed and splits their queries by input token: triggers (whose next token
+// is a copy) and the rest (whose next token is a bigram draw).
+func (f *inputFlags) toyDomains(toy *bbtoy.Model) []domainSet {
+	task := toy.Task()
+	n := f.maxSeqs
+	if n == 0 {
+		n = 100
+	}
+	seqs := task.Generate(rand.New(rand.NewPCG(f.seed, 0xb1b0)), n)
+	trig := domainSet{name: "trigger", items: n, note: "queries at trigger tokens"}
+	non := domainSet{name: "non-trigger", items: n, note: "queries at non-trigger tokens"}
+	for _, ids := range seqs {
+		qt := make([]bool, len(ids))
+		qn := make([]bool, len(ids))
+		for i, id := range ids {
+			qt[i] = task.IsTrigger(id)
+			qn[i] = !qt[i] && id != task.BOS()
+		}
+		trig.seqs = append(trig.seqs, metrics.Sequence{IDs: ids, Queries: qt})
+		non.seqs = append(non.seqs, metrics.Sequence{IDs: ids, Queries: qn})
+	}
+	return []domainSet{trig, non}
+}
