@@ -6,6 +6,7 @@ import (
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
+	"github.com/sinkscope/sinkscope/llama"
 )
 
 // TestSlidingWindow checks Mistral's sliding_window: query i attends to keys
@@ -88,5 +89,13 @@ func BenchmarkForwardHooks(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewWrongArchitecture checks that llama.New refuses an OLMo checkpoint.
+func TestNewWrongArchitecture(t *testing.T) {
+	_, c := open(t, fixtures.Path(t, "hf/olmo_tiny"))
+	if _, err := llama.New(c); err == nil || !strings.Contains(err.Error(), `"OlmoForCausalLM" is not LlamaForCausalLM or MistralForCausalLM`) {
+		t.Errorf("llama.New(olmo_tiny): error %v", err)
 	}
 }
