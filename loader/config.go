@@ -142,14 +142,18 @@ func parseConfig(data []byte) (*Config, error) {
 
 	// Norm epsilon.
 	c.RMSNormEps = spec.normEps
+	epsField := "rms_norm_eps"
+	if spec.generic {
+		epsField = "layer_norm_eps" // bbtoy's LayerNorm
+	}
 	if !spec.fixedEps {
-		eps, present, err := f.float("rms_norm_eps")
+		eps, present, err := f.float(epsField)
 		if err != nil {
 			return nil, err
 		}
 		if present {
 			if !(eps > 0) {
-				return nil, fieldError("rms_norm_eps", "%v: want a positive number", eps)
+				return nil, fieldError(epsField, "%v: want a positive number", eps)
 			}
 			c.RMSNormEps = eps
 		}
@@ -190,8 +194,8 @@ func parseRope(c *Config, f fields) error {
 	if present && !(theta > 0) {
 		return fieldError("rope_theta", "%v: want a positive number", theta)
 	}
-	if !present {
-		theta = 10000 // the default of every supported config class
+	if !present && !registry[c.Architecture].generic {
+		theta = 10000 // the default of every supported Hugging Face config class
 	}
 	legacy, err := parseScaling("rope_scaling", f["rope_scaling"])
 	if err != nil {

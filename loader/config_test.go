@@ -60,8 +60,9 @@ func TestParseConfig(t *testing.T) {
 			return c.RMSNormEps == 1e-6 && c.BOSTokenID == -1 && c.ClipQKV == 0
 		}},
 		{"empty eos list", base("LlamaForCausalLM", map[string]any{"eos_token_id": []int{}}), func(c *Config) bool { return c.EOSTokenID == -1 }},
-		{"bbtoy: generic fields only, extras in Raw", []byte(`{"architectures":["BigramBackcopyTransformer"],"d_model":256,"attention":"softmax","vocab_size":64}`), func(c *Config) bool {
-			return c.VocabSize == 64 && c.HiddenSize == 0 && string(c.Raw["attention"]) == `"softmax"` && c.BOSTokenID == -1
+		{"bbtoy: generic fields only, extras in Raw", []byte(`{"architectures":["BigramBackcopyTransformer"],"d_model":256,"attention":"softmax","vocab_size":64,"layer_norm_eps":1e-5}`), func(c *Config) bool {
+			return c.VocabSize == 64 && c.HiddenSize == 0 && string(c.Raw["attention"]) == `"softmax"` && c.BOSTokenID == -1 &&
+				c.RMSNormEps == 1e-5 && c.RopeTheta == 0
 		}},
 	}
 	for _, c := range cases {

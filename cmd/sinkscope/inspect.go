@@ -190,6 +190,10 @@ func (r inspection) write(w io.Writer, format string) error {
 	if r.ClipQKV > 0 {
 		clip = strconv.FormatFloat(r.ClipQKV, 'g', -1, 64)
 	}
+	ropeText := "none"
+	if r.RopeTheta > 0 {
+		ropeText = strconv.FormatFloat(r.RopeTheta, 'g', -1, 64)
+	}
 	maxPos := "unknown"
 	if r.MaxPositions > 0 {
 		maxPos = strconv.Itoa(r.MaxPositions)
@@ -214,7 +218,7 @@ func (r inspection) write(w io.Writer, format string) error {
 		{"tokenizer", null(r.Tokenizer != "", r.Tokenizer), tokText},
 		{"bos_policy", r.BOSPolicy, bosText},
 		{"bos_token_id", null(r.BOSID >= 0, r.BOSID), idText(r.BOSID)},
-		{"rope_theta", r.RopeTheta, strconv.FormatFloat(r.RopeTheta, 'g', -1, 64)},
+		{"rope_theta", null(r.RopeTheta > 0, r.RopeTheta), ropeText},
 		{"rope_scaling", r.RopeScaling, scaling},
 		{"clip_qkv", null(r.ClipQKV > 0, r.ClipQKV), clip},
 		{"tied_embeddings", r.Tied, strconv.FormatBool(r.Tied)},
