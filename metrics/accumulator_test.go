@@ -359,3 +359,32 @@ func TestAccumulatorMemoryIsConstant(t *testing.T) {
 		t.Errorf("NSeqs %d, std %g over identical sequences, want 201 and 0", d.NSeqs, d.HeadRes[0].FirstAttnStd)
 	}
 }
+
+// TestInspectMatchesAccumulator: on one sequence the per-token report and the
+// accumulator see the same numbers, and Extreme flags the sink of a biased
+// head model.
+func TestInspectMatchesAccumulator(t *testing.T) {
+	f := newFakeModel(11, 2, 4, 2, 4, 8, 16, 12)
+	ids := randomIDs(rand.New(rand.NewPCG(3, 9)), 1, 12, 16)[0]
+	r, err := Inspect(f, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := NewAccumulator(f, Options{})
+	if err := acc.Add(Sequence{IDs: ids}); err != nil {
+		t.Fatal(err)
+	}
+	d := acc.Result()
+	for i, h := range d.HeadRes {
+		if !near(h.FirstAttn, r.FirstAttn[i], 1e-12) || !near(h.ValueNormFirst, r.ValueNorm[i*r.T], 1e-12) || !near(h.AttnMassFirst(), r.AttnMass[i*r.T], 1e-12) {
+			t.Errorf("head %d: accumulator (%g, %g, %g) vs report (%g, %g, %g)", i, h.FirstAttn, h.ValueNormFirst, h.AttnMassFirst(), r.FirstAttn[i], r.ValueNorm[i*r.T], r.AttnMass[i*r.T])
+		}
+	}
+	// Half the heads put ≈ all attention on key 0, so the mean over heads of
+	// its mass is ≥ 0.5 > SinkEps in every layer.
+	for l := 0; l < 2; l++ {
+		if got := r.AttnReceived(l, 0); got < 0.5 || !r.Extreme(l, 0) {
+			t.Errorf("layer %d: key 0 receives %.3f (extreme %v), want ≥ 0.5 and extreme", l, got, r.Extreme(l, 0))
+		}
+	}
+}

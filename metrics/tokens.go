@@ -165,10 +165,12 @@ func (r *TokenReport) MeanValueNorm(l, k int) float64 {
 }
 
 // Extreme reports whether token k is an extreme token at layer l: a sink
-// (AttnReceived > SinkEps), the carrier of a massive activation, or a
-// residual-state peak (norm ≥ PeakFactor × the layer's median token norm).
+// (AttnReceived > SinkEps, for a key seen by at least half of the queries, so
+// that the last keys, averaged over very few queries, do not qualify by
+// chance), the carrier of a massive activation, or a residual-state peak
+// (norm ≥ PeakFactor × the layer's median token norm).
 func (r *TokenReport) Extreme(l, k int) bool {
-	if r.AttnReceived(l, k) > SinkEps || r.Massive[l*r.T+k] > 0 {
+	if (2*k < r.T && r.AttnReceived(l, k) > SinkEps) || r.Massive[l*r.T+k] > 0 {
 		return true
 	}
 	med := median(append([]float64(nil), r.ResidNorm[l*r.T:(l+1)*r.T]...))

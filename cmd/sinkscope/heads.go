@@ -188,6 +188,11 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 	if f.ablate == "all" {
 		heads = metrics.AllHeads(info)
 	}
+	for _, h := range heads {
+		if h.Layer >= info.Layers || h.Head >= info.Heads {
+			return nil, usagef("--ablate: head %v is outside %s (%d layers × %d heads)", h, arg, info.Layers, info.Heads)
+		}
+	}
 	total := 0
 	for _, d := range run.domains {
 		total += len(d.seqs) * (1 + len(heads))
