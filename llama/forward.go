@@ -21,25 +21,77 @@ func (m *Decoder) Info() model.Info { return m.Dims }
 // tensor change the rest of the pass. The full [heads, T, T] score and pattern
 // tensors of a layer are built only when one of them is hooked.
 func (m *Decoder) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
+	return m.run(tokens, hs, nil)
+}
+
+// State holds the keys and values of the tokens a Decoder has already seen,
+// so that Extend computes only the new positions (a KV cache).
+type State struct {
+	n    int         // tokens seen
+	k, v [][]float32 // per layer [n, kv_heads, head_dim]: keys after RoPE, values
+}
+
+// Len returns the number of tokens seen.
+func (s *State) Len() int { return s.n }
+
+// truncate drops the keys and values after the first n floats of each layer
+// (those of a failed extension).
+func (s *State) truncate(n int) {
+	for l := range s.k {
+		s.k[l], s.v[l] = s.k[l][:min(n, len(s.k[l]))], s.v[l][:min(n, len(s.v[l]))]
+	}
+}
+
+// NewState returns an empty State for Extend.
+func (m *Decoder) NewState() *State {
+	return &State{k: make([][]float32, len(m.Layers)), v: make([][]float32, len(m.Layers))}
+}
+
+// Extend runs tokens at the positions after those s has seen, attending to
+// them and to everything before, records their keys and values in s, and
+// returns their logits, [len(tokens)][vocab] flattened. Extending an empty
+// state by a whole sequence gives Forward's logits; extending it one token at
+// a time gives the same logits at a fraction of the cost (greedy generation).
+// Extend runs no hooks.
+func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
+	if s == nil || len(s.k) != len(m.Layers) {
+		return nil, fmt.Errorf("llama: extend: state was not made by this model's NewState")
+	}
+	logits, err := m.run(tokens, nil, s)
+	if err == nil {
+		s.n += len(tokens)
+	}
+	return logits, err
+}
+
+// run is Forward (st == nil) or Extend.
+func (m *Decoder) run(tokens []int, hs *hooks.Set, st *State) ([]float32, error) {
 	T, d, V := len(tokens), m.Dims.DModel, m.Dims.Vocab
+	p0 := 0
+	if st != nil {
+		p0 = st.n
+	}
 	if T == 0 {
 		return nil, fmt.Errorf("llama: forward: empty token sequence")
 	}
-	if m.Dims.MaxSeqLen > 0 && T > m.Dims.MaxSeqLen {
-		return nil, fmt.Errorf("llama: forward: %d tokens exceed the model's max_position_embeddings %d", T, m.Dims.MaxSeqLen)
+	if m.Dims.MaxSeqLen > 0 && p0+T > m.Dims.MaxSeqLen {
+		return nil, fmt.Errorf("llama: forward: %d tokens exceed the model's max_position_embeddings %d", p0+T, m.Dims.MaxSeqLen)
 	}
 	for i, id := range tokens {
 		if id < 0 || id >= V {
-			return nil, fmt.Errorf("llama: forward: token %d at position %d is outside the vocabulary [0, %d)", id, i, V)
+			return nil, fmt.Errorf("llama: forward: token %d at position %d is outside the vocabulary [0, %d)", id, p0+i, V)
 		}
 	}
-	p := newPass(m, T, hs)
+	p := newPass(m, T, hs, st)
 	for i, id := range tokens {
 		m.Embed.Row(id, p.x[i*d:(i+1)*d])
 	}
 	p.hook(hooks.Global(hooks.Embed), p.x, T, d)
 	for l := range m.Layers {
 		if err := p.layer(l); err != nil {
+			if st != nil {
+				st.truncate(st.n * m.Dims.KVHeads * m.Dims.HeadDim)
+			}
 			return nil, err
 		}
 	}
@@ -78,11 +130,13 @@ const queryBlock = 64
 type pass struct {
 	m       *Decoder
 	hs      *hooks.Set
+	st      *State // nil for Forward
 	threads int
-	T       int
+	T       int       // positions computed
+	p0      int       // position of the first one (tokens already in st)
 	scale   float32   // 1/sqrt(head_dim)
-	cos     []float32 // [T, head_dim/2]
-	sin     []float32 // [T, head_dim/2]
+	cos     []float32 // [p0+T, head_dim/2]
+	sin     []float32 // [p0+T, head_dim/2]
 
 	x       []float32   // [T, d_model] residual stream
 	xn      []float32   // [T, d_model] normalised input of a sublayer
@@ -91,13 +145,15 @@ type pass struct {
 	k       []float32   // [T, kv_heads, head_dim]
 	v       []float32   // [T, kv_heads, head_dim]
 	z       []float32   // [T, heads, head_dim]
+	keys    []float32   // [p0+T, kv_heads, head_dim]: k, or the state's keys of this layer
+	values  []float32   // [p0+T, kv_heads, head_dim]: v, or the state's values of this layer
 	gate    []float32   // [T, intermediate]
 	up      []float32   // [T, intermediate]
 	scratch [][]float32 // per worker [queryBlock, T] scores
 	full    []float32   // [heads, T, T] scores/pattern, only when hooked
 }
 
-func newPass(m *Decoder, T int, hs *hooks.Set) *pass {
+func newPass(m *Decoder, T int, hs *hooks.Set, st *State) *pass {
 	in := m.Dims
 	inter := 0
 	if len(m.Layers) > 0 {
@@ -108,7 +164,7 @@ func newPass(m *Decoder, T int, hs *hooks.Set) *pass {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	p := &pass{
-		m: m, hs: hs, threads: threads, T: T,
+		m: m, hs: hs, st: st, threads: threads, T: T,
 		scale: float32(1 / math.Sqrt(float64(in.HeadDim))),
 		x:     make([]float32, T*in.DModel),
 		xn:    make([]float32, T*in.DModel),
@@ -120,10 +176,13 @@ func newPass(m *Decoder, T int, hs *hooks.Set) *pass {
 		gate:  make([]float32, T*inter),
 		up:    make([]float32, T*inter),
 	}
-	p.cos, p.sin = kernels.RopeTable(m.InvFreq, T)
+	if st != nil {
+		p.p0 = st.n
+	}
+	p.cos, p.sin = kernels.RopeTable(m.InvFreq, p.p0+T)
 	p.scratch = make([][]float32, min(threads, in.Heads))
 	for w := range p.scratch {
-		p.scratch[w] = make([]float32, min(queryBlock, T)*T)
+		p.scratch[w] = make([]float32, min(queryBlock, T)*(p.p0+T))
 	}
 	return p
 }
@@ -183,7 +242,8 @@ func (p *pass) attention(l int, at *Attention) {
 
 	half := dh / 2
 	for i := 0; i < T; i++ {
-		cos, sin := p.cos[i*half:(i+1)*half], p.sin[i*half:(i+1)*half]
+		pos := p.p0 + i
+		cos, sin := p.cos[pos*half:(pos+1)*half], p.sin[pos*half:(pos+1)*half]
 		for h := 0; h < H; h++ {
 			kernels.ApplyRope(p.q[(i*H+h)*dh:(i*H+h+1)*dh], cos, sin)
 		}
@@ -192,6 +252,12 @@ func (p *pass) attention(l int, at *Attention) {
 		}
 	}
 
+	p.keys, p.values = p.k, p.v
+	if p.st != nil {
+		p.st.k[l] = append(p.st.k[l], p.k...)
+		p.st.v[l] = append(p.st.v[l], p.v...)
+		p.keys, p.values = p.st.k[l], p.st.v[l]
+	}
 	if p.hs.Has(hooks.At(l, hooks.AttnScores)) || p.hs.Has(hooks.At(l, hooks.Pattern)) {
 		p.attendFull(l, at)
 	} else {
@@ -209,17 +275,18 @@ func (p *pass) attendBlocked(at *Attention) {
 	parallel(H, len(p.scratch), func(w, h int) {
 		s, kv := p.scratch[w], h/(H/KV)
 		for i0 := 0; i0 < T; i0 += queryBlock {
-			i1 := min(i0+queryBlock, T) // rows i0..i1 see keys 0..i1
-			p.scores(s, h, i0, i1, i1, at.Window)
+			i1 := min(i0+queryBlock, T)
+			nk := p.p0 + i1 // rows i0..i1 see keys 0..nk
+			p.scores(s, h, i0, i1, nk, at.Window)
 			for r := 0; r < i1-i0; r++ {
-				kernels.Softmax(s[r*i1 : (r+1)*i1])
+				kernels.Softmax(s[r*nk : (r+1)*nk])
 			}
-			kernels.Gemm(false, false, i1-i0, dh, i1, 1, s, i1, p.v[kv*dh:], KV*dh, 0, p.z[(i0*H+h)*dh:], H*dh, 1)
+			kernels.Gemm(false, false, i1-i0, dh, nk, 1, s, nk, p.values[kv*dh:], KV*dh, 0, p.z[(i0*H+h)*dh:], H*dh, 1)
 		}
 	})
 }
 
-// attendFull builds the [heads, T, T] scores, runs their hooks, turns them
+// attendFull (Forward only: p0 = 0) builds the [heads, T, T] scores, runs their hooks, turns them
 // into the pattern, runs its hooks, and computes z from the (possibly changed)
 // pattern.
 func (p *pass) attendFull(l int, at *Attention) {
@@ -241,25 +308,26 @@ func (p *pass) attendFull(l int, at *Attention) {
 	p.hook(hooks.At(l, hooks.Pattern), p.full, H, T, T)
 	parallel(H, workers, func(_, h int) {
 		kv := h / (H / KV)
-		kernels.Gemm(false, false, T, dh, T, 1, head(h), T, p.v[kv*dh:], KV*dh, 0, p.z[h*dh:], H*dh, 1)
+		kernels.Gemm(false, false, T, dh, T, 1, head(h), T, p.values[kv*dh:], KV*dh, 0, p.z[h*dh:], H*dh, 1)
 	})
 }
 
 // scores writes the scaled, causally masked scores of head h for query rows
-// i0..i1 against keys 0..nk into s, one row of nk per query.
+// i0..i1 (positions p0+i0..p0+i1) against keys 0..nk into s, one row of nk per
+// query.
 func (p *pass) scores(s []float32, h, i0, i1, nk, window int) {
 	in := p.m.Dims
 	H, KV, dh := in.Heads, in.KVHeads, in.HeadDim
 	kv := h / (H / KV)
-	kernels.Gemm(false, true, i1-i0, nk, dh, p.scale, p.q[(i0*H+h)*dh:], H*dh, p.k[kv*dh:], KV*dh, 0, s, nk, 1)
+	kernels.Gemm(false, true, i1-i0, nk, dh, p.scale, p.q[(i0*H+h)*dh:], H*dh, p.keys[kv*dh:], KV*dh, 0, s, nk, 1)
 	negInf := float32(math.Inf(-1))
 	for i := i0; i < i1; i++ {
-		row := s[(i-i0)*nk : (i-i0+1)*nk]
-		for j := i + 1; j < nk; j++ {
+		row, pos := s[(i-i0)*nk:(i-i0+1)*nk], p.p0+i
+		for j := pos + 1; j < nk; j++ {
 			row[j] = negInf
 		}
 		if window > 0 {
-			for j := 0; j <= i-window; j++ {
+			for j := 0; j <= pos-window; j++ {
 				row[j] = negInf
 			}
 		}

@@ -99,3 +99,49 @@ func TestNewWrongArchitecture(t *testing.T) {
 		t.Errorf("llama.New(olmo_tiny): error %v", err)
 	}
 }
+
+// TestExtend checks the KV cache: extending a state by a prefix and then one
+// token at a time gives, at every position, the logits of one Forward over
+// the whole sequence (the same products over the same keys; 1e-5 covers
+// summation-order differences in the matrix kernels).
+func TestExtend(t *testing.T) {
+	for _, ckpt := range []string{"hf/stories260K_hf", "hf/olmo2_tiny_bf16", "hf/olmo_tiny"} {
+		t.Run(ckpt, func(t *testing.T) {
+			m, _ := open(t, fixtures.Path(t, ckpt))
+			ext := m.(interface {
+				NewState() *llama.State
+				Extend(*llama.State, []int) ([]float32, error)
+			})
+			ids := append(append([]int{}, storiesIDs...), storiesIDs[1:]...)[:70] // > one query block
+			V := m.Info().Vocab
+			want, err := m.Forward(ids, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := ext.NewState()
+			const prefix = 5
+			got, err := ext.Extend(st, ids[:prefix])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := prefix; i < len(ids); i++ {
+				next, err := ext.Extend(st, ids[i:i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, next...)
+			}
+			if st.Len() != len(ids) {
+				t.Errorf("state holds %d tokens, want %d", st.Len(), len(ids))
+			}
+			for i := range ids {
+				if d := maxAbsDiff(got[i*V:(i+1)*V], want[i*V:(i+1)*V]); d > 1e-5 {
+					t.Errorf("position %d: incremental logits differ from Forward by %.3g", i, d)
+				}
+			}
+			if _, err := ext.Extend(st, []int{V}); err == nil || st.Len() != len(ids) {
+				t.Errorf("extending by an out-of-vocabulary token: error %v, state length %d", err, st.Len())
+			}
+		})
+	}
+}

@@ -310,7 +310,7 @@ func modelInput(c *loader.Checkpoint, useText bool, text, ids string, bos tokeni
 	var tok *tokenizer.Tokenizer
 	if c.TokenizerPath != "" {
 		var err error
-		if tok, err = tokenizer.Load(c.TokenizerPath); err != nil {
+		if tok, err = c.Tokenizer(); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -18,7 +19,8 @@ func newGenerateCmd() *cobra.Command {
 		Long: `generate tokenizes --text (with --bos deciding about the BOS token), appends the
 most likely next token N times (ties go to the lowest id), and prints the decoded
 prompt and continuation without the leading BOS, followed by a newline, as llama2.c's
-run prints it. Generation stops early at the end-of-sequence token (not printed) and at
+run prints it. Llama, Mistral, OLMo and OLMo-2 models keep a KV cache, so each new token
+costs one position. Generation stops early at the end-of-sequence token (not printed) and at
 the model's max_position_embeddings. --text "" with --bos auto continues from the BOS alone.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,16 +46,32 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 			prompt := len(ids)
 			in := m.Info()
 			eos := ckpt.Config.EOSTokenID
+			// With a KV cache each step computes only the new token; otherwise
+			// the whole sequence is run again.
+			inc, cached := m.(interface {
+				NewState() *llama.State
+				Extend(*llama.State, []int) ([]float32, error)
+			})
+			var st *llama.State
+			if cached {
+				st = inc.NewState()
+			}
+			pending := ids
 			for range n {
 				if in.MaxSeqLen > 0 && len(ids) >= in.MaxSeqLen {
 					fmt.Fprintf(cmd.ErrOrStderr(), "generate: stopped at max_position_embeddings %d\n", in.MaxSeqLen)
 					break
 				}
-				logits, err := m.Forward(ids, nil)
+				var logits []float32
+				if cached {
+					logits, err = inc.Extend(st, pending)
+				} else {
+					logits, err = m.Forward(ids, nil)
+				}
 				if err != nil {
 					return err
 				}
-				last := logits[(len(ids)-1)*in.Vocab:]
+				last := logits[len(logits)-in.Vocab:]
 				next := 0
 				for j, v := range last {
 					if v > last[next] {
@@ -64,6 +82,7 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 					break
 				}
 				ids = append(ids, next)
+				pending = ids[len(ids)-1:]
 			}
 			shown := ids
 			if b, ok := tok.BOS(); ok && prompt > 0 && ids[0] == b {
