@@ -1,0 +1,43 @@
+package llama
+
+import "fmt"
+
+// State holds the keys and values of the tokens a Decoder has already seen,
+// so that Extend computes only the new positions (a KV cache).
+type State struct {
+	n    int         // tokens seen
+	k, v [][]float32 // per layer [n, kv_heads, head_dim]: keys after RoPE, values
+}
+
+// Len returns the number of tokens seen.
+func (s *State) Len() int { return s.n }
+
+// truncate drops the keys and values after the first n floats of each layer
+// (those of a failed extension).
+func (s *State) truncate(n int) {
+	for l := range s.k {
+		s.k[l], s.v[l] = s.k[l][:min(n, len(s.k[l]))], s.v[l][:min(n, len(s.v[l]))]
+	}
+}
+
+// NewState returns an empty State for Extend.
+func (m *Decoder) NewState() *State {
+	return &State{k: make([][]float32, len(m.Layers)), v: make([][]float32, len(m.Layers))}
+}
+
+// Extend runs tokens at the positions after those s has seen, attending to
+// them and to everything before, records their keys and values in s, and
+// returns their logits, [len(tokens)][vocab] flattened. Extending an empty
+// state by a whole sequence gives Forward's logits; extending it one token at
+// a time gives the same logits at a fraction of the cost (greedy generation).
+// Extend runs no hooks.
+func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
+	if s == nil || len(s.k) != len(m.Layers) {
+		return nil, fmt.Errorf("llama: extend: state was not made by this model's NewState")
+	}
+	logits, err := m.run(tokens, nil, s)
+	if err == nil {
+		s.n += len(tokens)
+	}
+	return logits, err
+}
