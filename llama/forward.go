@@ -19,7 +19,8 @@ func (m *Decoder) Info() model.Info { return m.Dims }
 // [len(tokens)][vocab] flattened. Hooks in hs (nil for none) are called at
 // every point they name, in the order of hooks.Points; hooks that change their
 // tensor change the rest of the pass. The full [heads, T, T] score and pattern
-// tensors of a layer are built only when one of them is hooked.
+// tensors of a layer are built only when one of them is hooked. Forward may
+// be called from several goroutines at once.
 func (m *Decoder) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
 	return m.run(tokens, hs, nil)
 }
