@@ -12,6 +12,8 @@ const (
 	mtKC = 256 // k block: a 12×mtKC panel (12 KiB) stays in L1
 	mtMC = 256 // tokens per pass: packed [mtKC][mtMC] x block (256 KiB) in L2
 	mtNC = 96  // weight rows per task (a multiple of tileR)
+
+	mtNCMax = 384 // largest nc the parameter sweeps use
 )
 
 // MatMulT computes dst = x · wᵀ: dst is [n][w.Rows], x is [n][w.Cols].
@@ -23,11 +25,28 @@ func MatMulT(dst, x []float32, n int, w Weight, threads int) {
 
 // mtScratch is one worker's buffers.
 type mtScratch struct {
-	panel []float32 // [tileR][mtKC] converted weights
+	panel []float32 // [nc][kc] converted weights
 	ctile []float32 // [nc][mp] result tile, transposed
 }
 
+// mtParams are MatMulT's blocking parameters (mtDefault in production;
+// benchmarks compare others).
+type mtParams struct {
+	kc, mc, nc int
+	// tokensInner: for each k block, convert the task's whole weight block
+	// first, then loop tokens outside and weight panels inside (the 32-token
+	// panel stays in L1, weight panels come from L2); otherwise weight panels
+	// outside, token panels streamed from L2 inside.
+	tokensInner bool
+}
+
+var mtDefault = mtParams{kc: mtKC, mc: mtMC, nc: mtNC}
+
 func matMulT(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
+	matMulTParams(ks, mtDefault, dst, x, n, w, threads)
+}
+
+func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weight, threads int) {
 	rows, k := w.Rows, w.Cols
 	if n <= 0 || rows <= 0 {
 		return
@@ -43,23 +62,34 @@ func matMulT(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
 	if 2*n*rows*k < 1<<20 {
 		threads = 1 // not worth starting goroutines
 	}
+	kc := prm.kc
 
 	// Weight rows per task: smaller tasks when there are few rows, so that
 	// every thread gets work.
-	nc := min(mtNC, roundUp((rows+2*threads-1)/(2*threads), tileR))
+	nc := min(prm.nc, roundUp((rows+2*threads-1)/(2*threads), tileR))
 	ntasks := (rows + nc - 1) / nc
-	mc := min(mtMC, roundUp(n, tileC))
+	mc := min(prm.mc, roundUp(n, tileC))
 	xt := make([]float32, mc*k) // [mc/32][k][32] packed tokens
 	workers := min(threads, ntasks)
 	scratch := make([]mtScratch, workers)
 	for i := range scratch {
-		scratch[i] = mtScratch{panel: make([]float32, tileR*mtKC), ctile: make([]float32, nc*mc)}
+		scratch[i] = mtScratch{panel: make([]float32, nc*kc), ctile: make([]float32, nc*mc)}
 	}
 	// With f32 weights the kernel can broadcast straight from the weight
 	// bytes (the assembly kernels do not care about alignment).
 	var wdirect unsafe.Pointer
 	if w.DType == F32 && ks.directF32 {
 		wdirect = unsafe.Pointer(unsafe.SliceData(w.Data))
+	}
+	wbase := unsafe.Pointer(unsafe.SliceData(w.Data))
+	esz := w.DType.Size()
+	// prefetch requests the weight bytes of rows [jb, jb+nr), columns
+	// [kb, kb+kc).
+	prefetch := func(jb, nr, kb int) {
+		if ks.prefetch == nil || nr <= 0 || kb >= k {
+			return
+		}
+		ks.prefetch(unsafe.Add(wbase, esz*(jb*k+kb)), uintptr(esz*k), nr, esz*min(kc, k-kb))
 	}
 
 	for i0 := 0; i0 < n; i0 += mc {
@@ -72,21 +102,48 @@ func matMulT(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
 			j1 := min(j0+nc, rows)
 			ctile := s.ctile[:nc*mp]
 			clear(ctile)
-			for kb := 0; kb < k; kb += mtKC {
-				kl := min(mtKC, k-kb)
-				for jb := j0; jb < j1; jb += tileR {
-					nr := min(tileR, j1-jb)
-					var a unsafe.Pointer
-					var ar uintptr
-					if wdirect != nil && nr == tileR {
-						a = unsafe.Add(wdirect, 4*(jb*k+kb))
-						ar = uintptr(4 * k)
-					} else {
-						w.block(ks, s.panel, kl, jb, nr, kb, kl)
-						clear(s.panel[nr*kl : tileR*kl])
-						a = unsafe.Pointer(&s.panel[0])
-						ar = uintptr(4 * kl)
+			// panelAt returns the a-side pointer and row stride of the
+			// 12-row weight panel at jb for the k block [kb, kb+kl),
+			// converting it into buf (row stride kl) unless it can be
+			// read in place.
+			panelAt := func(buf []float32, jb, kb, kl int) (unsafe.Pointer, uintptr) {
+				nr := min(tileR, j1-jb)
+				if wdirect != nil && nr == tileR {
+					return unsafe.Add(wdirect, 4*(jb*k+kb)), uintptr(4 * k)
+				}
+				w.block(ks, buf, kl, jb, nr, kb, kl)
+				clear(buf[nr*kl : tileR*kl])
+				return unsafe.Pointer(&buf[0]), uintptr(4 * kl)
+			}
+			for kb := 0; kb < k; kb += kc {
+				kl := min(kc, k-kb)
+				if prm.tokensInner {
+					// Whole weight block first, then tokens outside.
+					prefetch(j0, j1-j0, kb+kc)
+					type pan struct {
+						a  unsafe.Pointer
+						ar uintptr
 					}
+					var pans [mtNCMax / tileR]pan
+					for jb := j0; jb < j1; jb += tileR {
+						p := (jb - j0) / tileR
+						pans[p].a, pans[p].ar = panelAt(s.panel[(jb-j0)*kl:], jb, kb, kl)
+					}
+					for ib := 0; ib < mp; ib += tileC {
+						for jb := j0; jb < j1; jb += tileR {
+							p := pans[(jb-j0)/tileR]
+							ks.kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tileC], 4*tileC, kl)
+						}
+					}
+					continue
+				}
+				for jb := j0; jb < j1; jb += tileR {
+					if jb+tileR < j1 {
+						prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb)
+					} else {
+						prefetch(j0, min(tileR, j1-j0), kb+kc)
+					}
+					a, ar := panelAt(s.panel, jb, kb, kl)
 					for ib := 0; ib < mp; ib += tileC {
 						ks.kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tileC], 4*tileC, kl)
 					}

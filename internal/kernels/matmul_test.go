@@ -237,3 +237,49 @@ func TestMatMulTUnalignedF32(t *testing.T) {
 		checkClose(t, ks.name, dst, ref, abs, cols)
 	}
 }
+
+// TestMatMulTBlocking runs the blocking variants the benchmarks compare
+// (other k blocks, token-inner loop order, small token chunks so that several
+// passes over x happen) against the default.
+func TestMatMulTBlocking(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	const n, rows, cols = 70, 50, 300
+	params := []mtParams{
+		{kc: 128, mc: 32, nc: 24, tokensInner: true},
+		{kc: 64, mc: 64, nc: 12},
+		{kc: 512, mc: 256, nc: 96, tokensInner: true},
+	}
+	for _, dt := range []DType{F32, BF16} {
+		w, _ := randWeight(rng, dt, rows, cols)
+		x := randSlice(rng, n*cols)
+		want := make([]float32, n*rows)
+		matMulTParams(&goKernels, mtDefault, want, x, n, w, 1)
+		// Σ|x·w| per element, for the error bound: the same product on
+		// absolute values (clear the sign bits).
+		wabs := w
+		wabs.Data = append([]byte(nil), w.Data...)
+		for i := dt.Size() - 1; i < len(wabs.Data); i += dt.Size() {
+			wabs.Data[i] &^= 0x80
+		}
+		xabs := make([]float32, len(x))
+		for i, v := range x {
+			xabs[i] = float32(math.Abs(float64(v)))
+		}
+		sumAbs := make([]float32, n*rows)
+		matMulTParams(&goKernels, mtDefault, sumAbs, xabs, n, wabs, 1)
+		for _, ks := range allKernels() {
+			for _, prm := range params {
+				got := make([]float32, n*rows)
+				matMulTParams(ks, prm, got, x, n, w, 2)
+				for i := range got {
+					// Both are float32 sums of the same products in different
+					// orders: each within cols·2⁻²³·Σ|x·w| of the exact value.
+					tol := 2 * cols * math.Ldexp(1, -23) * float64(sumAbs[i])
+					if d := math.Abs(float64(got[i] - want[i])); d > tol {
+						t.Fatalf("%s %v %+v: element %d = %v, want %v", ks.name, dt, prm, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

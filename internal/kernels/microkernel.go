@@ -26,10 +26,13 @@ type microkernel func(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintpt
 // kernelSet is one implementation of the inner loops: the portable Go code,
 // or assembly selected at run time from the CPU's features.
 type kernelSet struct {
-	name      string
-	kernel    microkernel
-	cvtBF16   func(dst []float32, src []byte) // len(dst) elements
-	cvtF16    func(dst []float32, src []byte)
+	name    string
+	kernel  microkernel
+	cvtBF16 func(dst []float32, src []byte) // len(dst) elements
+	cvtF16  func(dst []float32, src []byte)
+	// prefetch asks for rows×nbytes bytes at p (rows stride bytes apart)
+	// to be brought into cache; nil when not implemented.
+	prefetch  func(p unsafe.Pointer, stride uintptr, rows, nbytes int)
 	directF32 bool // kernel may read unaligned f32 weight bytes
 }
 

@@ -14,6 +14,9 @@ import (
 func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
 
 //go:noescape
+func prefetchRows(p unsafe.Pointer, stride uintptr, rows, nbytes int)
+
+//go:noescape
 func cvtBF16AVX512(dst *float32, src *byte, n int)
 
 //go:noescape
@@ -26,6 +29,7 @@ var avx512Kernels = kernelSet{
 	kernel:    kernelAVX512,
 	cvtBF16:   convertBF16AVX512,
 	cvtF16:    convertF16AVX512,
+	prefetch:  prefetchRows,
 	directF32: true,
 }
 

@@ -197,3 +197,34 @@ f16loop:
 f16done:
 	VZEROUPPER
 	RET
+
+// func prefetchRows(p unsafe.Pointer, stride uintptr, rows, nbytes int)
+//
+// Asks for the cache lines of rows × nbytes bytes at p (rows stride bytes
+// apart) ahead of use, so that the next weight panel, which the hardware
+// prefetchers do not predict (short runs in many rows), arrives from
+// memory while the current one is being multiplied.
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ rows+16(FP), CX
+	MOVQ nbytes+24(FP), BX
+	TESTQ CX, CX
+	JLE   pfdone
+	TESTQ BX, BX
+	JLE   pfdone
+
+pfrow:
+	XORQ AX, AX
+
+pfline:
+	PREFETCHT0 (SI)(AX*1)
+	ADDQ       $64, AX
+	CMPQ       AX, BX
+	JLT        pfline
+	ADDQ       DX, SI
+	DECQ       CX
+	JNZ        pfrow
+
+pfdone:
+	RET

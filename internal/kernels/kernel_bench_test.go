@@ -1,0 +1,62 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// BenchmarkMicrokernel measures the 12×32 tile update alone, with every
+// operand in L1 (kc = 256), as an upper bound for the blocked products.
+func BenchmarkMicrokernel(b *testing.B) {
+	const kc = 256
+	for _, ks := range allKernels() {
+		b.Run(ks.name, func(b *testing.B) {
+			a := make([]float32, tileR*kc)
+			bb := make([]float32, kc*tileC)
+			acc := make([]float32, tileR*tileC)
+			for i := range a {
+				a[i] = 1e-3
+			}
+			for i := range bb {
+				bb[i] = 1e-3
+			}
+			cpu0 := cpuTime()
+			for b.Loop() {
+				ks.kernel(&acc[0], 4*tileC, unsafe.Pointer(&a[0]), 4*kc, 4, &bb[0], 4*tileC, kc)
+			}
+			flops := 2 * float64(tileR*tileC*kc)
+			reportGFLOPS(b, flops, cpuTime()-cpu0)
+		})
+	}
+}
+
+// BenchmarkMatMulTParams compares blocking choices for MatMulT on the 7B
+// projection shape (bf16, one thread), interleaved so that each sees the
+// same machine load.
+func BenchmarkMatMulTParams(b *testing.B) {
+	const n, rows, cols = 128, 4096, 4096
+	rng := rand.New(rand.NewPCG(1, 1))
+	w, _ := randWeight(rng, BF16, rows, cols)
+	x := randSlice(rng, n*cols)
+	dst := make([]float32, n*rows)
+	params := []mtParams{
+		{kc: 256, mc: 256, nc: 96},
+		{kc: 256, mc: 256, nc: 96, tokensInner: true},
+		{kc: 128, mc: 256, nc: 96, tokensInner: true},
+		{kc: 512, mc: 256, nc: 96},
+		{kc: 256, mc: 256, nc: 192},
+	}
+	for round := 0; round < 2; round++ {
+		for _, prm := range params {
+			b.Run(fmt.Sprintf("kc%d_nc%d_inner%v/r%d", prm.kc, prm.nc, prm.tokensInner, round), func(b *testing.B) {
+				cpu0 := cpuTime()
+				for b.Loop() {
+					matMulTParams(bestKernels(), prm, dst, x, n, w, 1)
+				}
+				reportGFLOPS(b, 2*n*rows*cols, cpuTime()-cpu0)
+			})
+		}
+	}
+}
