@@ -71,7 +71,7 @@ func (m *Decoder) HeadOutput(layer, head int, dst, z []float32) {
 	dh := m.Dims.HeadDim
 	size := o.DType.Size()
 	var buf [256]float32
-	row := buf[:0]
+	var row []float32
 	if dh <= len(buf) {
 		row = buf[:dh]
 	} else {
@@ -110,7 +110,7 @@ type pass struct {
 	values  []float32   // [p0+T, kv_heads, head_dim]: v, or the state's values of this layer
 	gate    []float32   // [T, intermediate]
 	up      []float32   // [T, intermediate]
-	scratch [][]float32 // per worker [queryBlock, T] scores
+	scratch [][]float32 // per worker [queryBlock, p0+T] scores
 	full    []float32   // [heads, T, T] scores/pattern, only when hooked
 }
 
