@@ -57,28 +57,40 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
 	np := roundUp(n, tileC)
 	direct := !transB && alpha == 1
-	var bp []float32
-	if !direct || n%tileC != 0 {
-		bp = make([]float32, np*k)
-		for jb := 0; jb < np; jb += tileC {
-			if direct && jb+tileC <= n {
-				continue
-			}
-			packB(bp[jb*k:(jb+tileC)*k], transB, alpha, b, ldb, jb, min(tileC, n-jb), k)
-		}
-	}
-
 	mc := min(gMC, roundUp((m+2*threads-1)/(2*threads), tileR))
 	nc := min(gNC, np)
 	mt, nt := (m+mc-1)/mc, (np+nc-1)/nc
 	workers := min(threads, mt*nt)
+	nbp := 0
+	if !direct || n%tileC != 0 {
+		nbp = np * k
+	}
+	// One pooled arena: packed op(B), then each worker's scratch.
+	arena := getArena(nbp + workers*(tileR*gKC+tileR*tileC))
+	defer putArena(arena)
+	buf := *arena
+	bp := buf[:nbp]
+	buf = buf[nbp:]
 	type scratch struct {
 		apanel []float32 // [tileR][gKC] ragged rows of op(A)
 		tile   []float32 // [tileR][tileC] ragged tile of C
 	}
 	scr := make([]scratch, workers)
 	for i := range scr {
-		scr[i] = scratch{apanel: make([]float32, tileR*gKC), tile: make([]float32, tileR*tileC)}
+		scr[i] = scratch{apanel: buf[:tileR*gKC], tile: buf[tileR*gKC : tileR*gKC+tileR*tileC]}
+		buf = buf[tileR*gKC+tileR*tileC:]
+	}
+
+	// op(B) as 32-column blocks. A block is read in place when B is not
+	// transposed, alpha is 1 and the block is full; otherwise it is packed
+	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
+	if nbp > 0 {
+		for jb := 0; jb < np; jb += tileC {
+			if direct && jb+tileC <= n {
+				continue
+			}
+			packB(bp[jb*k:(jb+tileC)*k], transB, alpha, b, ldb, jb, min(tileC, n-jb), k)
+		}
 	}
 	parallelTasks(mt*nt, workers, func(wk, t int) {
 		s := &scr[wk]

@@ -69,11 +69,18 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	nc := min(prm.nc, roundUp((rows+2*threads-1)/(2*threads), tileR))
 	ntasks := (rows + nc - 1) / nc
 	mc := min(prm.mc, roundUp(n, tileC))
-	xt := make([]float32, mc*k) // [mc/32][k][32] packed tokens
 	workers := min(threads, ntasks)
+	// One pooled arena per call: the packed tokens, then each worker's
+	// scratch. Every part is written before it is read.
+	arena := getArena(mc*k + workers*(nc*kc+nc*mc))
+	defer putArena(arena)
+	buf := *arena
+	xt := buf[:mc*k] // [mc/32][k][32] packed tokens
+	buf = buf[mc*k:]
 	scratch := make([]mtScratch, workers)
 	for i := range scratch {
-		scratch[i] = mtScratch{panel: make([]float32, nc*kc), ctile: make([]float32, nc*mc)}
+		scratch[i] = mtScratch{panel: buf[:nc*kc], ctile: buf[nc*kc : nc*kc+nc*mc]}
+		buf = buf[nc*kc+nc*mc:]
 	}
 	// With f32 weights the kernel can broadcast straight from the weight
 	// bytes (the assembly kernels do not care about alignment).
@@ -160,11 +167,14 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 }
 
 // packTokens writes the m rows of x ([m][k]) transposed into blocks of 32
-// tokens, xt[blk][p][c] = x[blk·32+c][p], zero-padded to mp tokens.
+// tokens, xt[blk][p][c] = x[blk·32+c][p], zero-padded to mp tokens. The
+// transpose goes 64 columns of x at a time so that the 64 output rows being
+// written stay in L1.
 func packTokens(xt, x []float32, m, mp, k, threads int) {
 	if 2*m*k < 1<<18 {
 		threads = 1
 	}
+	const pb = 64
 	parallelTasks(mp/tileC, threads, func(_, blk int) {
 		out := xt[blk*tileC*k : (blk+1)*tileC*k]
 		c0 := blk * tileC
@@ -172,10 +182,14 @@ func packTokens(xt, x []float32, m, mp, k, threads int) {
 		if nv < tileC {
 			clear(out)
 		}
-		for c := 0; c < nv; c++ {
-			row := x[(c0+c)*k : (c0+c+1)*k]
-			for p, v := range row {
-				out[p*tileC+c] = v
+		for p0 := 0; p0 < k; p0 += pb {
+			pl := min(pb, k-p0)
+			o := out[p0*tileC : (p0+pl)*tileC]
+			for c := 0; c < nv; c++ {
+				row := x[(c0+c)*k+p0 : (c0+c)*k+p0+pl]
+				for p, v := range row {
+					o[p*tileC+c] = v
+				}
 			}
 		}
 	})

@@ -6,6 +6,27 @@ import (
 	"sync/atomic"
 )
 
+// arenas recycles the scratch memory of MatMulT and Gemm between calls (a
+// forward pass makes hundreds of calls of a few shapes), so that they do not
+// allocate megabytes per call. It holds no state between calls: every
+// buffer taken from it is written before it is read.
+var arenas sync.Pool // of *[]float32
+
+// getArena returns a buffer of n float32 with unspecified contents.
+func getArena(n int) *[]float32 {
+	if v, ok := arenas.Get().(*[]float32); ok {
+		if cap(*v) >= n {
+			*v = (*v)[:n]
+			return v
+		}
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// putArena returns a buffer from getArena to the pool.
+func putArena(b *[]float32) { arenas.Put(b) }
+
 // numThreads resolves a threads argument: ≤ 0 means GOMAXPROCS.
 func numThreads(threads int) int {
 	if threads <= 0 {
