@@ -47,8 +47,8 @@ type fileConfig struct {
 	BOS               int        `json:"bos_token_id"`
 	TieWordEmbeddings bool       `json:"tie_word_embeddings"`
 	TorchDType        string     `json:"torch_dtype"`
-	Task              TaskSpec   `json:"task"`
 	Training          *TrainInfo `json:"training,omitempty"`
+	Task              TaskSpec   `json:"task"`
 }
 
 func parseFileConfig(data []byte) (*fileConfig, error) {
@@ -99,7 +99,7 @@ func (m *Model) Save(dir string) error {
 		NumLayers: c.Layers, NumHeads: c.Heads, NumKVHeads: c.Heads, HeadDim: c.HeadDim(), VocabSize: c.Vocab,
 		MaxPos: c.MaxPos, Eps: c.Eps, Attention: c.Attention, NoAttn: c.NoAttn, NoMLP: c.NoMLP, BOS: m.task.BOS(),
 		TorchDType: "float32", Task: m.task.Spec(), Training: m.train}
-	cj, err := json.MarshalIndent(fc, "", " ")
+	cj, err := configJSON(&fc)
 	if err != nil {
 		return fmt.Errorf("bbtoy: saving %s: %w", dir, err)
 	}
@@ -114,7 +114,29 @@ func (m *Model) Save(dir string) error {
 	if err := loader.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("bbtoy: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "config.json"), append(cj, '\n'))
+	return writeFileAtomic(filepath.Join(dir, "config.json"), cj)
+}
+
+// configJSON writes fc indented, with the task's bigram table one row per line.
+func configJSON(fc *fileConfig) ([]byte, error) {
+	task := fc.Task
+	fc.Task = TaskSpec{}
+	b, err := json.MarshalIndent(fc, "", " ")
+	fc.Task = task
+	if err != nil {
+		return nil, err
+	}
+	// b ends with `"task": {...}\n}`: replace that member by the compact form.
+	i := bytes.LastIndex(b, []byte(`"task":`))
+	if i < 0 {
+		return nil, errors.New("config.json: task field missing")
+	}
+	var out bytes.Buffer
+	out.Write(b[:i])
+	out.WriteString(`"task": `)
+	out.Write(bytes.TrimSpace(compactSpec(task)))
+	out.WriteString("\n}\n")
+	return out.Bytes(), nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it over path.
@@ -124,6 +146,9 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("bbtoy: writing %s: %w", path, err)
 	}
 	_, err = bytes.NewReader(data).WriteTo(f)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

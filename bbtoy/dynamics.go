@@ -1,6 +1,8 @@
 package bbtoy
 
 import (
+	"bytes"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -328,3 +330,5 @@ func quantile(xs []float64, q float64) float64 {
 	f := pos - float64(i)
 	return s[i]*(1-f) + s[i+1]*f
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

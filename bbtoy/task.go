@@ -1,6 +1,7 @@
 package bbtoy
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -302,4 +303,36 @@ func (t *Task) Generate(rng *rand.Rand, n int) [][]int {
 		t.Sample(rng, out[i])
 	}
 	return out
+}
+
+// compactSpec renders a task definition as JSON with one bigram row per
+// line (the embedded file and config.json use it).
+func compactSpec(s TaskSpec) []byte {
+	var b bytes.Buffer
+	w := func(k string, v any, last bool) {
+		j, _ := json.Marshal(v)
+		b.WriteString(" \"" + k + "\": ")
+		b.Write(j)
+		if !last {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("{\n")
+	w("chars", s.Chars, false)
+	w("triggers", s.Triggers, false)
+	w("unigram_counts", s.Unigram, false)
+	w("seq_len", s.SeqLen, false)
+	b.WriteString(" \"bigram_counts\": [\n")
+	for i, row := range s.Bigram {
+		j, _ := json.Marshal(row)
+		b.WriteString("  ")
+		b.Write(j)
+		if i < len(s.Bigram)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString(" ]\n}\n")
+	return b.Bytes()
 }

@@ -1,8 +1,6 @@
 package bbtoy
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"math/rand/v2"
 	"os"
@@ -13,38 +11,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite tinyshakespeare_task.json from the corpus")
-
-// compactSpec renders a task definition as the embedded file stores it: one
-// bigram row per line.
-func compactSpec(s TaskSpec) []byte {
-	var b bytes.Buffer
-	w := func(k string, v any, last bool) {
-		j, _ := json.Marshal(v)
-		b.WriteString(" \"" + k + "\": ")
-		b.Write(j)
-		if !last {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteString("{\n")
-	w("chars", s.Chars, false)
-	w("triggers", s.Triggers, false)
-	w("unigram_counts", s.Unigram, false)
-	w("seq_len", s.SeqLen, false)
-	b.WriteString(" \"bigram_counts\": [\n")
-	for i, row := range s.Bigram {
-		j, _ := json.Marshal(row)
-		b.WriteString("  ")
-		b.Write(j)
-		if i < len(s.Bigram)-1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteString(" ]\n}\n")
-	return b.Bytes()
-}
 
 func TestBuiltinTaskMatchesCorpus(t *testing.T) {
 	p := fixtures.Path(t, "tinyshakespeare/input.txt")

@@ -1,0 +1,355 @@
+package bbtoy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// Experiments reproduced by Reproduce.
+const (
+	ExpSink = "sink" // 1 layer, softmax, AdamW: sink, value drain and Δlogit growth (PAPER §1.7)
+	ExpReLU = "relu" // softmax vs ReLU attention (PAPER §4.1)
+	ExpSGD  = "sgd"  // 3 layers, AdamW vs SGD: the residual-state peak (PAPER §4.2)
+)
+
+// ReproOptions scales an experiment to the machine. Zero fields take the
+// experiment's defaults (d 64, batch 64; steps 3000 sink, 800 relu, 2000 sgd).
+type ReproOptions struct {
+	Dir       string // runs go to Dir/<run>/ (dynamics.jsonl, checkpoints); plots to Dir/*.png
+	D         int
+	Batch     int
+	Steps     int
+	Seed      uint64
+	Threads   int
+	EvalEvery int // default 50
+	EvalBatch int // default 128
+	Progress  io.Writer
+}
+
+// Check compares one measured number with the acceptance bound, the PyTorch
+// anchor (../shared/bench/bb_torch.py on the same configuration) and the paper.
+type Check struct {
+	Run    string
+	Metric string
+	Step   int
+	Value  float64
+	Want   string // the acceptance bound
+	Anchor string // PyTorch anchor, same configuration
+	Paper  string // the paper's number (d 256, batch 512, lr 3e-4)
+	Pass   bool
+}
+
+// PaperRow is one row of a table from the paper next to ours at the same step.
+type PaperRow struct {
+	Run    string
+	Step   int
+	Metric string
+	Ours   float64 // NaN when the run did not reach the step
+	Paper  float64
+}
+
+// ReproResult is what an experiment measured.
+type ReproResult struct {
+	Experiment string
+	Runs       map[string][]Record
+	Checks     []Check
+	Table      []PaperRow
+	Plots      []string
+}
+
+type expRun struct {
+	name string
+	tc   TrainConfig
+}
+
+// Reproduce trains the runs of experiment exp and compares them with the
+// paper's numbers and the acceptance bounds.
+func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, error) {
+	task := BuiltinTask()
+	if o.D == 0 {
+		o.D = 64
+	}
+	if o.Batch == 0 {
+		o.Batch = 64
+	}
+	if o.Seed == 0 {
+		o.Seed = 42
+	}
+	if o.EvalEvery == 0 {
+		o.EvalEvery = 50
+	}
+	if o.EvalBatch == 0 {
+		o.EvalBatch = 128
+	}
+	mk := func(name string, layers int, attn string, opt OptimConfig) expRun {
+		c := DefaultConfig(task, o.D, layers)
+		c.Attention = attn
+		return expRun{name, TrainConfig{Model: c, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}}
+	}
+	var runs []expRun
+	switch exp {
+	case ExpSink:
+		runs = []expRun{mk("softmax", 1, Softmax, DefaultAdamW(1e-3))}
+		if o.Steps == 0 {
+			o.Steps = 3000
+		}
+	case ExpReLU:
+		runs = []expRun{mk("softmax", 1, Softmax, DefaultAdamW(1e-3)), mk("relu", 1, ReLU, DefaultAdamW(1e-3))}
+		if o.Steps == 0 {
+			o.Steps = 800
+		}
+	case ExpSGD:
+		runs = []expRun{mk("adamw", 3, Softmax, DefaultAdamW(1e-3)), mk("sgd", 3, Softmax, DefaultSGD(0.03))}
+		if o.Steps == 0 {
+			o.Steps = 2000
+		}
+	default:
+		return nil, fmt.Errorf("bbtoy: experiment %q, want %s, %s or %s", exp, ExpSink, ExpReLU, ExpSGD)
+	}
+	res := &ReproResult{Experiment: exp, Runs: map[string][]Record{}}
+	ev := NewEvaluator(task, o.EvalBatch, 42, o.Threads)
+	for _, r := range runs {
+		dir := filepath.Join(o.Dir, r.name)
+		recs, err := trainLogged(ctx, task, r.tc, ev, o, dir)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs[r.name] = recs
+	}
+	res.compare()
+	if err := res.plot(o.Dir); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// trainLogged runs one training into dir with its dynamics log and a final checkpoint.
+func trainLogged(ctx context.Context, task *Task, tc TrainConfig, ev *Evaluator, o ReproOptions, dir string) ([]Record, error) {
+	tr, err := NewTrainer(task, tc)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bbtoy: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".dynamics.jsonl.tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("bbtoy: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %d steps\n", dir,
+			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, o.Steps)
+	}
+	recs, err := tr.Run(ctx, RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
+		Dir: dir, Log: f, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, "dynamics.jsonl"))
+	}
+	return recs, err
+}
+
+// ReadDynamics reads a dynamics.jsonl file.
+func ReadDynamics(path string) ([]Record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bbtoy: %w", err)
+	}
+	dec := json.NewDecoder(bytesReader(b))
+	var out []Record
+	for dec.More() {
+		var r Record
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("bbtoy: %s: record %d: %w", path, len(out)+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// at returns the record of the given step (the last one at or before it).
+func at(recs []Record, step int) (Record, bool) {
+	var best Record
+	ok := false
+	for _, r := range recs {
+		if r.Step <= step {
+			best, ok = r, true
+		}
+	}
+	return best, ok
+}
+
+func maxOf(recs []Record, f func(Record) float64) float64 {
+	m := math.Inf(-1)
+	for _, r := range recs {
+		m = max(m, f(r))
+	}
+	return m
+}
+
+func (res *ReproResult) check(run, metric string, step int, v float64, want string, ok bool, anchor, paper string) {
+	res.Checks = append(res.Checks, Check{Run: run, Metric: metric, Step: step, Value: v, Want: want, Pass: ok, Anchor: anchor, Paper: paper})
+}
+
+// paper tables (PAPER §1.7, §4.1, §4.2).
+var (
+	paperSinkSteps = []int{0, 100, 140, 200, 300, 600, 1000, 2000, 10000}
+	paperSink      = map[string][]float64{
+		"attn_bos":      {0.023, 0.027, 0.054, 0.223, 0.560, 0.680, 0.779, 0.798, 0.811},
+		"value_norm":    {5.20, 8.71, 9.14, 8.74, 5.52, 4.56, 3.51, 2.65, 1.42},
+		"backcopy_risk": {4.30, 2.62, 2.30, 1.05, 0.44, 0.13, 0.007, 4e-4, 1e-4},
+		"bigram_risk":   {4.43, 2.38, 2.32, 2.30, 2.26, 2.237, 2.2324, 2.2302, 2.2292},
+		"res_bos":       {24.3, 31.1, 30.5, 28.3, 25.4, 25.7, 27.0, 32.3, 72.2},
+	}
+	paperDlogitSteps = []int{0, 200, 300, 500, 1000, 2000, 5000, 10000}
+	paperDlogit      = []float64{-0.1, 0.9, 3.5, 5.5, 9.7, 11.6, 13.9, 16.8}
+	paperReLUSteps   = []int{0, 100, 500, 1000, 2000}
+	paperReLU        = map[string][]float64{
+		"attn_bos":   {0.0014, 3e-4, 1.2e-5, 0, 0},
+		"value_norm": {5.2, 74, 44.5, 216, 204},
+	}
+	paperResSteps = []int{0, 1000, 2000, 3000, 5000, 7000, 10000}
+	paperRes      = map[string][]float64{
+		"adamw": {24.3, 34.4, 43.2, 51.6, 70.9, 98.9, 140.7},
+		"sgd":   {24.3, 29.1, 26.3, 24.9, 23.1, 22.0, 20.4},
+	}
+)
+
+func (res *ReproResult) table(run string, steps []int, metric string, paper []float64, f func(Record) float64) {
+	recs := res.Runs[run]
+	last := recs[len(recs)-1].Step
+	for i, s := range steps {
+		v := math.NaN()
+		if r, ok := at(recs, s); ok && s <= last {
+			v = f(r)
+		}
+		res.Table = append(res.Table, PaperRow{Run: run, Step: s, Metric: metric, Ours: v, Paper: paper[i]})
+	}
+}
+
+func (res *ReproResult) compare() {
+	l0 := func(f func(LayerRecord) float64) func(Record) float64 {
+		return func(r Record) float64 { return f(r.Layers[0]) }
+	}
+	attnBOS := l0(func(l LayerRecord) float64 { return l.AttnBOS })
+	vnorm := l0(func(l LayerRecord) float64 { return l.ValueNormBOS })
+	dlogit := l0(func(l LayerRecord) float64 { return l.DlogitMean })
+	switch res.Experiment {
+	case ExpSink:
+		recs := res.Runs["softmax"]
+		last := recs[len(recs)-1]
+		L := last.Layers[0]
+		s := last.Step
+		peak := maxOf(recs, vnorm)
+		res.check("softmax", "Attn_BOS, non-trigger queries", s, L.AttnBOS, "≥ 0.85", L.AttnBOS >= 0.85, "0.93", "0.78 @1k, 0.87 @100k")
+		res.check("softmax", "‖W_O v_BOS‖ / its peak", s, L.ValueNormBOS/peak, "≤ 0.6", L.ValueNormBOS <= 0.6*peak, "0.45", "3.51/9.14 = 0.38 @1k")
+		res.check("softmax", "mean Δlogit_BOS, non-trigger types", s, L.DlogitMean, "≥ 20", L.DlogitMean >= 20, "30", "9.7 @1k, 16.8 @10k")
+		if r1, ok := at(recs, 1000); ok && s > 1000 {
+			d1 := r1.Layers[0].DlogitMean
+			res.check("softmax", "Δlogit_BOS(last) − Δlogit_BOS(1000)", s, L.DlogitMean-d1, "> 0", L.DlogitMean > d1, "rising", "9.7 → 11.6 (1k → 2k)")
+		}
+		res.check("softmax", "bigram excess risk", s, last.BigramExcess, "≤ 0.03", last.BigramExcess <= 0.03, "0.012", "≈ 0 @1k")
+		res.check("softmax", "backcopy risk", s, last.BackcopyRisk, "≤ 0.4", last.BackcopyRisk <= 0.4, "0.23", "0.007 @1k")
+		res.check("softmax", "attention to previous token, trigger queries", s, L.AttnPrevTrigger, "≥ 0.6", L.AttnPrevTrigger >= 0.6, "0.81", "≈ 1 (active)")
+		res.check("softmax", "Attn_BOS, trigger queries", s, L.AttnBOSTrigger, "≤ 0.05", L.AttnBOSTrigger <= 0.05, "0.00", "≈ 0 (active)")
+		for _, m := range []struct {
+			name string
+			f    func(Record) float64
+		}{{"attn_bos", attnBOS}, {"value_norm", vnorm}, {"backcopy_risk", func(r Record) float64 { return r.BackcopyRisk }},
+			{"bigram_risk", func(r Record) float64 { return r.BigramRisk }}, {"res_bos", l0(func(l LayerRecord) float64 { return l.ResBOS })}} {
+			res.table("softmax", paperSinkSteps, m.name, paperSink[m.name], m.f)
+		}
+		res.table("softmax", paperDlogitSteps, "dlogit_mean", paperDlogit, dlogit)
+	case ExpReLU:
+		sm, rl := res.Runs["softmax"], res.Runs["relu"]
+		ls, lr := sm[len(sm)-1], rl[len(rl)-1]
+		s := lr.Step
+		res.check("relu", "Attn_BOS, non-trigger queries", s, lr.Layers[0].AttnBOS, "≤ 0.05", lr.Layers[0].AttnBOS <= 0.05, "0.003", "0.0 @1k")
+		res.check("softmax", "Attn_BOS, non-trigger queries", ls.Step, ls.Layers[0].AttnBOS, "≥ 0.5", ls.Layers[0].AttnBOS >= 0.5, "0.64", "0.78 @1k")
+		mx := maxOf(rl, vnorm)
+		v := lr.Layers[0].ValueNormBOS
+		res.check("relu", "‖W_O v_BOS‖ / its max", s, v/mx, "≥ 0.8", v >= 0.8*mx, "1.0 (15.9)", "216 @1k (max)")
+		vs := ls.Layers[0].ValueNormBOS
+		res.check("relu", "‖W_O v_BOS‖ relu / softmax", s, v/vs, "≥ 3", v >= 3*vs, "15.9/2.8 = 5.7", "216/3.51 = 62 @1k")
+		res.check("relu", "backcopy risk", s, lr.BackcopyRisk, "(info)", true, "", "3e-4 @1k")
+		res.check("relu", "bigram excess risk", s, lr.BigramExcess, "(info)", true, "", "≈ 0 @1k")
+		res.table("relu", paperReLUSteps, "attn_bos", paperReLU["attn_bos"], attnBOS)
+		res.table("relu", paperReLUSteps, "value_norm", paperReLU["value_norm"], vnorm)
+	case ExpSGD:
+		for _, run := range []string{"adamw", "sgd"} {
+			recs := res.Runs[run]
+			last := recs[len(recs)-1]
+			for l := 0; l < min(2, len(last.Layers)); l++ {
+				res.check(run, fmt.Sprintf("‖Res_BOS‖ layer %d / step 0", l), last.Step, last.Layers[l].ResBOS/recs[0].Layers[l].ResBOS, "(info)", true, "", "")
+				res.check(run, fmt.Sprintf("‖Res_BOS‖ / median ‖Res_other‖, layer %d", l), last.Step,
+					last.Layers[l].ResBOS/last.Layers[l].ResRestMedian, "(info)", true, "", "")
+			}
+			res.check(run, "Attn_BOS layer 1, non-trigger queries", last.Step, last.Layers[1].AttnBOS, "(info)", true, "", "")
+			res.check(run, "backcopy risk", last.Step, last.BackcopyRisk, "(info)", true, "", "")
+			res.check(run, "bigram excess risk", last.Step, last.BigramExcess, "(info)", true, "", "")
+			res.table(run, paperResSteps, "res_bos_l0", paperRes[run], l0(func(l LayerRecord) float64 { return l.ResBOS }))
+			res.table(run, paperResSteps, "res_bos_l1", make([]float64, len(paperResSteps)), func(r Record) float64 { return r.Layers[1].ResBOS })
+		}
+		for i := range res.Table {
+			if res.Table[i].Metric == "res_bos_l1" {
+				res.Table[i].Paper = math.NaN() // the paper's table is layer 0 only
+			}
+		}
+	}
+}
+
+func (res *ReproResult) plot(dir string) error {
+	add := func(name, title, ylabel string, s []Series, norm bool) error {
+		p := filepath.Join(dir, name)
+		if err := PlotSeries(p, title, ylabel, s, norm); err != nil {
+			return err
+		}
+		res.Plots = append(res.Plots, p)
+		return nil
+	}
+	pick := func(run, name string, l int, f func(Record) float64) Series {
+		s := Series{Name: name}
+		for _, r := range res.Runs[run] {
+			if l < len(r.Layers) {
+				s.X = append(s.X, float64(r.Step))
+				s.Y = append(s.Y, f(r))
+			}
+		}
+		return s
+	}
+	switch res.Experiment {
+	case ExpSink:
+		return add("sink_dynamics.png", "BB 1 layer, softmax, AdamW: dynamics (Figure 4(b))", "min–max normalised", DynamicsSeries(res.Runs["softmax"], 0), true)
+	case ExpReLU:
+		var s []Series
+		for _, run := range []string{"softmax", "relu"} {
+			s = append(s, pick(run, run+" Attn_BOS", 0, func(r Record) float64 { return r.Layers[0].AttnBOS }))
+		}
+		if err := add("relu_attn_bos.png", "Attn_BOS (non-trigger queries): softmax vs ReLU attention", "attention to BOS", s, false); err != nil {
+			return err
+		}
+		s = nil
+		for _, run := range []string{"softmax", "relu"} {
+			s = append(s, pick(run, run+" ‖W_O v_BOS‖", 0, func(r Record) float64 { return r.Layers[0].ValueNormBOS }))
+		}
+		return add("relu_value_norm.png", "‖W_O v_BOS‖: softmax vs ReLU attention", "value norm", s, false)
+	case ExpSGD:
+		var s []Series
+		for _, run := range []string{"adamw", "sgd"} {
+			for l := 0; l < 2; l++ {
+				l := l
+				s = append(s, pick(run, fmt.Sprintf("%s layer %d", run, l), l, func(r Record) float64 { return r.Layers[l].ResBOS }))
+			}
+		}
+		return add("sgd_res_bos.png", "‖Res_BOS‖, 3 layers: AdamW vs SGD", "‖resid_post at BOS‖", s, false)
+	}
+	return nil
+}
