@@ -37,8 +37,9 @@ type Accumulator struct {
 	layers []layerAcc // [Layers]
 	dloss  []Welford  // [len(opts.Ablate)]
 
-	st  stage // the current pass
-	err error // first problem a hook met during the current pass
+	st   stage // the current pass
+	err  error // first problem a hook met during the current pass
+	gram *gram // ‖W_O^(h) x‖ through per-head Gram matrices
 }
 
 // headAcc holds one head's running sums over sequences.
@@ -71,7 +72,6 @@ type stage struct {
 	kv     []kvAcc      // [Layers*KVHeads], n = 1 when seen
 	layers []layerStage // [Layers]
 	norms  []float64    // [T] scratch
-	dst    []float32    // [DModel] scratch
 	col    []float32    // [T] scratch
 	abs    []float64    // [DModel] scratch
 }
@@ -108,6 +108,7 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 		kv:     make([]kvAcc, info.Layers*info.KVHeads),
 		layers: make([]layerAcc, info.Layers),
 		dloss:  make([]Welford, len(opts.Ablate)),
+		gram:   newGram(m),
 	}, nil
 }
 
@@ -184,7 +185,6 @@ func (a *Accumulator) reset(T int) {
 		st.heads = make([]headStage, len(a.heads))
 		st.kv = make([]kvAcc, len(a.kv))
 		st.layers = make([]layerStage, len(a.layers))
-		st.dst = make([]float32, a.info.DModel)
 	}
 	for i := range st.heads {
 		m := st.heads[i].mass
@@ -254,12 +254,11 @@ func (a *Accumulator) onV(l int, t hooks.Tensor) {
 	if !a.checkShape(hooks.At(l, hooks.AttnV), t, T, KV, dh) {
 		return
 	}
-	norms, dst := a.st.norms[:T], a.st.dst
+	norms := a.st.norms[:T]
 	for h := 0; h < H; h++ {
 		kv := h / (H / KV)
 		for k := 0; k < T; k++ {
-			a.m.HeadOutput(l, h, dst, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
-			norms[k] = norm(dst)
+			norms[k] = a.gram.norm(l, h, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
 		}
 		hs := &a.st.heads[l*H+h]
 		hs.valFirst = norms[0]
@@ -281,7 +280,6 @@ func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
 	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
 		return
 	}
-	dst := a.st.dst
 	for h := 0; h < H; h++ {
 		var sum float64
 		n := 0
@@ -289,8 +287,7 @@ func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
 			if !s.query(i) {
 				continue
 			}
-			a.m.HeadOutput(l, h, dst, t.Data[(i*H+h)*dh:(i*H+h+1)*dh])
-			sum += norm(dst)
+			sum += a.gram.norm(l, h, t.Data[(i*H+h)*dh:(i*H+h+1)*dh])
 			n++
 		}
 		hs := &a.st.heads[l*H+h]

@@ -172,8 +172,15 @@ func TestAccumulatorMatchesBruteForce(t *testing.T) {
 						got, want float64
 					}{"attn_mass", r.AttnMass[k], mass[k] / massN[k]})
 				}
-				for _, c := range checks {
-					if !near(c.got, c.want, 1e-9) {
+				for j, c := range checks {
+					// Norms through W_O: the accumulator uses a float64 Gram
+					// matrix, the brute force a float32 product, so they
+					// agree to float32 rounding (1e-6); the rest to 1e-9.
+					tol := 1e-9
+					if j >= 3 && j <= 5 {
+						tol = 1e-6
+					}
+					if !near(c.got, c.want, tol) {
 						t.Errorf("head %d.%d %s = %.10g, want %.10g", r.Layer, r.Head, c.name, c.got, c.want)
 					}
 				}
@@ -376,7 +383,8 @@ func TestInspectMatchesAccumulator(t *testing.T) {
 	}
 	d := acc.Result()
 	for i, h := range d.HeadRes {
-		if !near(h.FirstAttn, r.FirstAttn[i], 1e-12) || !near(h.ValueNormFirst, r.ValueNorm[i*r.T], 1e-12) || !near(h.AttnMassFirst(), r.AttnMass[i*r.T], 1e-12) {
+		// ValueNorm: Gram matrix (float64) vs float32 HeadOutput, 1e-6.
+		if !near(h.FirstAttn, r.FirstAttn[i], 1e-12) || !near(h.ValueNormFirst, r.ValueNorm[i*r.T], 1e-6) || !near(h.AttnMassFirst(), r.AttnMass[i*r.T], 1e-12) {
 			t.Errorf("head %d: accumulator (%g, %g, %g) vs report (%g, %g, %g)", i, h.FirstAttn, h.ValueNormFirst, h.AttnMassFirst(), r.FirstAttn[i], r.ValueNorm[i*r.T], r.AttnMass[i*r.T])
 		}
 	}
