@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // DType is the element type of stored weights.
@@ -151,6 +152,11 @@ func ToFloat32(dst []float32, src []byte, dt DType) {
 	switch dt {
 	case F32:
 		src = src[:4*n]
+		if isLittleEndian() {
+			// The bytes are already float32s in memory order.
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*n), src)
+			return
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}
@@ -161,6 +167,12 @@ func ToFloat32(dst []float32, src []byte, dt DType) {
 	default:
 		panic("kernels: ToFloat32: unknown dtype " + dt.String())
 	}
+}
+
+// isLittleEndian reports whether the machine stores multi-byte values
+// little-endian (safetensors' byte order).
+func isLittleEndian() bool {
+	return binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 }
 
 func convertBF16Generic(dst []float32, src []byte) {

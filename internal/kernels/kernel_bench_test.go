@@ -60,3 +60,26 @@ func BenchmarkMatMulTParams(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulTF32Direct compares reading f32 weights in place with
+// copying 12-row panels (one thread), interleaved.
+func BenchmarkMatMulTF32Direct(b *testing.B) {
+	const n, rows, cols = 128, 4096, 4096
+	rng := rand.New(rand.NewPCG(1, 1))
+	w, _ := randWeight(rng, F32, rows, cols)
+	x := randSlice(rng, n*cols)
+	dst := make([]float32, n*rows)
+	for round := 0; round < 3; round++ {
+		for _, cp := range []bool{false, true} {
+			prm := mtDefault
+			prm.copyF32 = cp
+			b.Run(fmt.Sprintf("copy%v/r%d", cp, round), func(b *testing.B) {
+				cpu0 := cpuTime()
+				for b.Loop() {
+					matMulTParams(bestKernels(), prm, dst, x, n, w, 1)
+				}
+				reportGFLOPS(b, 2*n*rows*cols, cpuTime()-cpu0)
+			})
+		}
+	}
+}

@@ -38,6 +38,9 @@ type mtParams struct {
 	// panel stays in L1, weight panels come from L2); otherwise weight panels
 	// outside, token panels streamed from L2 inside.
 	tokensInner bool
+	// copyF32 converts (copies) f32 weight panels like the other dtypes
+	// instead of reading them in place.
+	copyF32 bool
 }
 
 var mtDefault = mtParams{kc: mtKC, mc: mtMC, nc: mtNC}
@@ -85,7 +88,7 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	// With f32 weights the kernel can broadcast straight from the weight
 	// bytes (the assembly kernels do not care about alignment).
 	var wdirect unsafe.Pointer
-	if w.DType == F32 && ks.directF32 {
+	if w.DType == F32 && ks.directF32 && !prm.copyF32 {
 		wdirect = unsafe.Pointer(unsafe.SliceData(w.Data))
 	}
 	wbase := unsafe.Pointer(unsafe.SliceData(w.Data))
