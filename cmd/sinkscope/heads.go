@@ -338,7 +338,11 @@ func openAnalysisModel(arg string, threads int) (m model.Model, tok *tokenizer.T
 
 // openBuiltinToy opens the Bigram-Backcopy checkpoint embedded in the binary.
 func openBuiltinToy() (*loader.Checkpoint, error) {
-	return nil, fmt.Errorf("the built-in Bigram-Backcopy checkpoint is not available in this build; give a MODEL")
+	ck, err := loader.OpenFS(bbtoy.Builtin(), ".")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", builtinModel, err)
+	}
+	return ck, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it
