@@ -283,3 +283,35 @@ func TestMatMulTBlocking(t *testing.T) {
 		}
 	}
 }
+
+// TestDotAxpyKernels checks every implementation on lengths around the
+// vector widths (16, 64) against float64 references.
+func TestDotAxpyKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	for _, ks := range allKernels() {
+		for _, n := range []int{0, 1, 15, 16, 17, 63, 64, 65, 130, 1000} {
+			a, b := randSlice(rng, n), randSlice(rng, n+3)
+			var ref, abs float64
+			for i := 0; i < n; i++ {
+				ref += float64(a[i]) * float64(b[i])
+				abs += math.Abs(float64(a[i]) * float64(b[i]))
+			}
+			checkClose(t, fmt.Sprintf("%s dot n=%d", ks.name, n), []float32{ks.dot(a, b)}, []float64{ref}, []float64{abs}, n)
+
+			y := randSlice(rng, n+2)
+			want := make([]float64, n+2)
+			wabs := make([]float64, n+2)
+			for i := range y {
+				want[i] = float64(y[i])
+				wabs[i] = math.Abs(want[i])
+				if i < n {
+					want[i] += 0.75 * float64(a[i])
+					wabs[i] += math.Abs(0.75 * float64(a[i]))
+				}
+			}
+			ks.axpy(0.75, a, y)
+			// One or two roundings per element: the k = 1 bound.
+			checkClose(t, fmt.Sprintf("%s axpy n=%d", ks.name, n), y, want, wabs, 1)
+		}
+	}
+}

@@ -33,7 +33,9 @@ type kernelSet struct {
 	// prefetch asks for rows×nbytes bytes at p (rows stride bytes apart)
 	// to be brought into cache; nil when not implemented.
 	prefetch  func(p unsafe.Pointer, stride uintptr, rows, nbytes int)
-	directF32 bool // kernel may read unaligned f32 weight bytes
+	dot       func(a, b []float32) float32        // Σ a[i]·b[i], len(a) terms
+	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
+	directF32 bool                                // kernel may read unaligned f32 weight bytes
 }
 
 // goKernels is the portable implementation, used where no assembly applies.
@@ -42,6 +44,8 @@ var goKernels = kernelSet{
 	kernel:  kernelGo,
 	cvtBF16: convertBF16Generic,
 	cvtF16:  convertF16Generic,
+	dot:     dotGo,
+	axpy:    axpyGo,
 }
 
 // kernelGo is the portable microkernel.

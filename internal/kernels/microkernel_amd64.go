@@ -17,6 +17,12 @@ func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b
 func prefetchRows(p unsafe.Pointer, stride uintptr, rows, nbytes int)
 
 //go:noescape
+func dotAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(alpha float32, x, y *float32, n int)
+
+//go:noescape
 func cvtBF16AVX512(dst *float32, src *byte, n int)
 
 //go:noescape
@@ -30,6 +36,8 @@ var avx512Kernels = kernelSet{
 	cvtBF16:   convertBF16AVX512,
 	cvtF16:    convertF16AVX512,
 	prefetch:  prefetchRows,
+	dot:       dotAVX512Slices,
+	axpy:      axpyAVX512Slices,
 	directF32: true,
 }
 
@@ -73,3 +81,27 @@ func convertF16AVX512(dst []float32, src []byte) {
 
 func convertBF16(dst []float32, src []byte) { bestKernels().cvtBF16(dst, src) }
 func convertF16(dst []float32, src []byte)  { bestKernels().cvtF16(dst, src) }
+
+func dotAVX512Slices(a, b []float32) float32 {
+	b = b[:len(a)]
+	n := len(a) &^ 15
+	var s float32
+	if n > 0 {
+		s = dotAVX512(&a[0], &b[0], n)
+	}
+	for i := n; i < len(a); i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func axpyAVX512Slices(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := len(x) &^ 15
+	if n > 0 {
+		axpyAVX512(alpha, &x[0], &y[0], n)
+	}
+	for i := n; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}

@@ -8,8 +8,15 @@ func SiLU(x float32) float32 {
 }
 
 // Dot returns Σ a[i]·b[i] over len(a) elements (b must be at least as long),
-// accumulated in float32.
-func Dot(a, b []float32) float32 {
+// accumulated in float32 (in several partial sums, possibly with fused
+// multiply-adds).
+func Dot(a, b []float32) float32 { return bestKernels().dot(a, b) }
+
+// Axpy computes y[i] += alpha·x[i] over len(x) elements (possibly with fused
+// multiply-adds).
+func Axpy(alpha float32, x, y []float32) { bestKernels().axpy(alpha, x, y) }
+
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -25,8 +32,7 @@ func Dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// Axpy computes y[i] += alpha·x[i] over len(x) elements.
-func Axpy(alpha float32, x, y []float32) {
+func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
