@@ -48,7 +48,7 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 		b = b[:(k-1)*ldb+n]
 	}
 	threads = numThreads(threads)
-	if 2*m*n*k < 1<<20 {
+	if 2*m*n*k < 1<<21 {
 		threads = 1
 	}
 
@@ -150,10 +150,17 @@ func packB(dst []float32, transB bool, alpha float32, b []float32, ldb, j0, nv, 
 		clear(dst)
 	}
 	if transB {
-		for c := 0; c < nv; c++ {
-			row := b[(j0+c)*ldb : (j0+c)*ldb+k]
-			for p, v := range row {
-				dst[p*tileC+c] = alpha * v
+		// A transpose, 64 values of k at a time so that the 64 output
+		// rows being written stay in L1.
+		const pb = 64
+		for p0 := 0; p0 < k; p0 += pb {
+			pl := min(pb, k-p0)
+			o := dst[p0*tileC : (p0+pl)*tileC]
+			for c := 0; c < nv; c++ {
+				row := b[(j0+c)*ldb+p0 : (j0+c)*ldb+p0+pl]
+				for p, v := range row {
+					o[p*tileC+c] = alpha * v
+				}
 			}
 		}
 		return

@@ -35,51 +35,10 @@ func numThreads(threads int) int {
 	return threads
 }
 
-// parallelFor runs body(lo, hi) over [0, n) in chunks of size chunk, handed
-// out dynamically to up to threads goroutines (the caller's included), so a
-// thread slowed down by other load on the machine takes fewer chunks.
-func parallelFor(n, chunk, threads int, body func(lo, hi int)) {
-	if n <= 0 {
-		return
-	}
-	if chunk < 1 {
-		chunk = 1
-	}
-	nchunks := (n + chunk - 1) / chunk
-	if threads > nchunks {
-		threads = nchunks
-	}
-	if threads <= 1 {
-		body(0, n)
-		return
-	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			c := int(next.Add(1) - 1)
-			if c >= nchunks {
-				return
-			}
-			lo := c * chunk
-			body(lo, min(lo+chunk, n))
-		}
-	}
-	var wg sync.WaitGroup
-	for t := 1; t < threads; t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
-}
-
 // parallelTasks runs task(worker, t) for t in [0, ntasks) on up to workers
-// goroutines (the caller's included), handing tasks out dynamically; worker
-// is in [0, workers) and unique among concurrently running tasks, for
-// indexing per-worker scratch.
+// goroutines (the caller's included), handing tasks out dynamically, and
+// returns when all tasks are done; worker is in [0, workers) and unique among
+// concurrently running tasks, for indexing per-worker scratch.
 func parallelTasks(ntasks, workers int, task func(worker, t int)) {
 	if workers > ntasks {
 		workers = ntasks
@@ -90,7 +49,11 @@ func parallelTasks(ntasks, workers int, task func(worker, t int)) {
 		}
 		return
 	}
-	var next atomic.Int64
+	// The caller waits for the tasks, not for the goroutines: on a busy
+	// machine a helper may be scheduled only after the caller has done all
+	// the work, and then it just finds nothing left and exits.
+	var next, done atomic.Int64
+	finished := make(chan struct{})
 	work := func(wk int) {
 		for {
 			t := int(next.Add(1) - 1)
@@ -98,16 +61,14 @@ func parallelTasks(ntasks, workers int, task func(worker, t int)) {
 				return
 			}
 			task(wk, t)
+			if done.Add(1) == int64(ntasks) {
+				close(finished)
+			}
 		}
 	}
-	var wg sync.WaitGroup
 	for wk := 1; wk < workers; wk++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(wk)
-		}()
+		go work(wk)
 	}
 	work(0)
-	wg.Wait()
+	<-finished
 }
