@@ -29,6 +29,12 @@ type ReproOptions struct {
 	EvalEvery int // default 50
 	EvalBatch int // default 128
 	Progress  io.Writer
+	// Reuse takes a run's records from an existing Dir/<run>/dynamics.jsonl
+	// that reaches Steps instead of training it again (records after Steps
+	// are dropped). The caller vouches that it was trained with the same
+	// configuration (e.g. the relu experiment's softmax run is the first 800
+	// steps of the sink experiment's run).
+	Reuse bool
 }
 
 // Check compares one measured number with the acceptance bound, the PyTorch
@@ -115,6 +121,18 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	ev := NewEvaluator(task, o.EvalBatch, 42, o.Threads)
 	for _, r := range runs {
 		dir := filepath.Join(o.Dir, r.name)
+		if o.Reuse {
+			if recs, err := ReadDynamics(filepath.Join(dir, "dynamics.jsonl")); err == nil && len(recs) > 0 && recs[len(recs)-1].Step >= o.Steps {
+				for len(recs) > 0 && recs[len(recs)-1].Step > o.Steps {
+					recs = recs[:len(recs)-1]
+				}
+				if o.Progress != nil {
+					fmt.Fprintf(o.Progress, "== %s: reusing %d records of dynamics.jsonl up to step %d\n", dir, len(recs), recs[len(recs)-1].Step)
+				}
+				res.Runs[r.name] = recs
+				continue
+			}
+		}
 		recs, err := trainLogged(ctx, task, r.tc, ev, o, dir)
 		if err != nil {
 			return nil, err
