@@ -48,21 +48,18 @@ var goKernels = kernelSet{
 	axpy:    axpyGo,
 }
 
-// kernelGo is the portable microkernel.
+// kernelGo is the portable microkernel. (Addresses are formed only for
+// elements that are read, as checkptr requires.)
 func kernelGo(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
 	for r := 0; r < tileR; r++ {
 		row := (*[tileC]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
 		t := *row
-		pa := unsafe.Add(a, uintptr(r)*ar)
-		pb := unsafe.Pointer(b)
 		for p := 0; p < kc; p++ {
-			av := *(*float32)(pa)
-			bv := (*[tileC]float32)(pb)
+			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
+			bv := (*[tileC]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
 			for c := range t {
 				t[c] += av * bv[c]
 			}
-			pa = unsafe.Add(pa, ap)
-			pb = unsafe.Add(pb, ldb)
 		}
 		*row = t
 	}
