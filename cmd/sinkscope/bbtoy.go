@@ -301,6 +301,7 @@ func newBBToyReproduceCmd() *cobra.Command {
 	var f trainFlags
 	var exp, out string
 	var format *string
+	var reuse bool
 	c := &cobra.Command{
 		Use:   "reproduce --experiment sink|relu|sgd --out DIR",
 		Short: "Reproduce the paper's BB experiments at this machine's scale, with a table against the paper",
@@ -331,7 +332,7 @@ acceptance checks, then the paper's table next to ours.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
 			res, err := bbtoy.Reproduce(ctx, exp, bbtoy.ReproOptions{Dir: out, D: f.d, Batch: f.batch, Steps: f.steps,
-				Seed: f.seed, Threads: f.threads, EvalEvery: f.evalEvery, EvalBatch: f.evalBatch, Progress: cmd.ErrOrStderr()})
+				Seed: f.seed, Threads: f.threads, EvalEvery: f.evalEvery, EvalBatch: f.evalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse})
 			if err != nil {
 				return err
 			}
@@ -373,6 +374,7 @@ acceptance checks, then the paper's table next to ours.`,
 	}
 	f.register(c, false)
 	c.Flags().StringVar(&exp, "experiment", "", "sink, relu or sgd")
+	c.Flags().BoolVar(&reuse, "reuse", false, "reuse DIR/<run>/dynamics.jsonl of runs already trained to --steps (same flags) instead of training them again")
 	c.Flags().StringVar(&out, "out", "", "output directory")
 	format = formatFlag(c, "table")
 	return c
