@@ -12,12 +12,11 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/bbtoy"
-	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/olmo"
 	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
@@ -295,43 +294,29 @@ func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 	}
 }
 
-// openAnalysisModel opens a model argument (a checkpoint directory or
-// org/name[@revision], or builtin:bbtoy) with its tokenizer (nil when it has
-// none). close releases the checkpoint.
+// openAnalysisModel opens a model argument (a checkpoint directory,
+// org/name[@revision] in the Hugging Face cache, or builtin:bbtoy) through
+// sinkscope.Open, with its tokenizer (nil when it has none). close releases
+// the checkpoint.
 func openAnalysisModel(arg string, threads int) (m model.Model, tok *tokenizer.Tokenizer, close func() error, err error) {
 	var ck *loader.Checkpoint
 	if arg == builtinModel {
-		ck, err = openBuiltinToy()
+		if ck, err = openBuiltinToy(); err == nil {
+			if m, err = sinkscope.New(ck, threads); err != nil {
+				ck.Close()
+			}
+		}
 	} else {
-		ck, err = loader.Open(arg)
+		m, ck, err = sinkscope.Open(arg, threads)
 	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	switch ck.Config.Architecture {
-	case "LlamaForCausalLM", "MistralForCausalLM":
-		var lm *llama.Model
-		if lm, err = llama.New(ck); err == nil {
-			lm.Threads = threads
-			m = lm
+	if ck.TokenizerPath != "" {
+		if tok, err = ck.Tokenizer(); err != nil {
+			ck.Close()
+			return nil, nil, nil, err
 		}
-	case "OlmoForCausalLM", "Olmo2ForCausalLM":
-		var om *olmo.Model
-		if om, err = olmo.New(ck); err == nil {
-			om.Threads = threads
-			m = om
-		}
-	case bbtoy.Architecture:
-		m, err = bbtoy.New(ck)
-	default:
-		err = fmt.Errorf("%s: architecture %q has no forward pass (want one of %v)", arg, ck.Config.Architecture, loader.SupportedArchitectures())
-	}
-	if err == nil && ck.TokenizerPath != "" {
-		tok, err = ck.Tokenizer()
-	}
-	if err != nil {
-		ck.Close()
-		return nil, nil, nil, err
 	}
 	return m, tok, ck.Close, nil
 }
