@@ -17,8 +17,8 @@ const Architecture = "BigramBackcopyTransformer"
 // Model is a BB transformer with float32 weights. It implements model.Model:
 // Forward runs one sequence with TransformerLens hook points (hook_q, hook_k and
 // hook_v are [T, H, dh]; there is no RoPE, so they are the plain projections).
-// A Model is not safe for concurrent use by several goroutines only in that
-// hooks run on the caller's goroutine; Forward itself keeps no state.
+// Forward keeps no state between calls, so several goroutines may call it at
+// once, each with its own hooks.Set.
 type Model struct {
 	cfg    Config
 	task   *Task

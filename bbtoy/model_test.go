@@ -3,6 +3,9 @@ package bbtoy
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sinkscope/sinkscope/hooks"
@@ -195,6 +198,54 @@ func TestStepZeroLoss(t *testing.T) {
 		t.Logf("d=%d: step-0 loss %.4f", d, r.Loss)
 		if r.Loss < 4.2 || r.Loss > 4.5 {
 			t.Errorf("d=%d: step-0 loss %.4f, want in [4.2, 4.5]", d, r.Loss)
+		}
+	}
+}
+
+// TestNewErrors: malformed BB checkpoints are errors naming what is wrong.
+func TestNewErrors(t *testing.T) {
+	m := smallModel(t, 1, Softmax)
+	tests := []struct {
+		name string
+		edit func(cfg string) string
+		want string
+	}{
+		{"heads do not divide d", func(c string) string {
+			return strings.Replace(c, `"num_attention_heads": 2`, `"num_attention_heads": 3`, 1)
+		}, "num_attention_heads"},
+		{"unknown attention", func(c string) string {
+			return strings.Replace(c, `"attention": "softmax"`, `"attention": "linear"`, 1)
+		}, "attention"},
+		{"vocab mismatch", func(c string) string { return strings.Replace(c, `"vocab_size": 67`, `"vocab_size": 68`, 1) }, "vocab"},
+		{"layer count vs tensors", func(c string) string {
+			c = strings.Replace(c, `"num_hidden_layers": 1`, `"num_hidden_layers": 2`, 1)
+			return strings.NewReplacer(`"no_attn": [
+  false
+ ]`, `"no_attn": [false, false]`, `"no_mlp": [
+  false
+ ]`, `"no_mlp": [false, false]`).Replace(c)
+		}, "layers.1"},
+		{"bad trigger", func(c string) string { return strings.Replace(c, `"triggers": [1,43,58]`, `"triggers": [1,43,99]`, 1) }, "trigger"},
+	}
+	for _, tc := range tests {
+		dir := t.TempDir()
+		if err := m.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "config.json")
+		b, _ := os.ReadFile(p)
+		edited := tc.edit(string(b))
+		if edited == string(b) {
+			t.Fatalf("%s: edit did not apply", tc.name)
+		}
+		os.WriteFile(p, []byte(edited), 0o644)
+		ck, err := loader.Open(dir)
+		if err == nil {
+			_, err = New(ck)
+			ck.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
 }
