@@ -486,3 +486,25 @@ func rssChild(t *testing.T, spec string) {
 		}
 	}
 }
+
+// TestHeadsBuiltinToy: without MODEL, heads analyses the embedded
+// Bigram-Backcopy checkpoint on its trigger/non-trigger domains; next to a
+// language model, each gets its own default domains in one table.
+func TestHeadsBuiltinToy(t *testing.T) {
+	out, _ := runOK(t, "heads", "--max-seqs", "4", "--format", "csv")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "domain,layer,head,") || len(lines) < 3 ||
+		!strings.HasPrefix(lines[1], "trigger,0,0,4,") || !strings.Contains(out, "\nnon-trigger,0,0,4,") {
+		t.Errorf("heads without MODEL:\n%s\nwant trigger and non-trigger rows over 4 sequences", out)
+	}
+	lm := fixtures.Path(t, "hf/stories260K_hf")
+	out, stderr := runOK(t, "heads", builtinModel, lm, "--max-seqs", "2", "--format", "csv")
+	for _, want := range []string{"\n" + builtinModel + ",trigger,0,0,", "\n" + builtinModel + ",non-trigger,", "\n" + lm + ",prose,4,7,2,", "\n" + lm + ",code,0,0,2,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("side-by-side table lacks a row starting %q", want)
+		}
+	}
+	if !strings.Contains(stderr, "domain trigger: 2 sequences") || !strings.Contains(stderr, "domain prose: 2 sequences") {
+		t.Errorf("summary on stderr lacks the trigger domain:\n%s", stderr)
+	}
+}

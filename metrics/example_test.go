@@ -1,0 +1,44 @@
+package metrics_test
+
+import (
+	"fmt"
+
+	"github.com/sinkscope/sinkscope/metrics"
+)
+
+// Classify heads of two domains and find the active-dormant ones: dormant on
+// one domain (first_attn ≥ 0.8) and active on the other (< 0.5).
+func ExampleActiveDormant() {
+	prose := &metrics.DomainResult{Layers: 1, Heads: 3, HeadRes: []metrics.HeadResult{
+		{Layer: 0, Head: 0, FirstAttn: 0.95}, {Layer: 0, Head: 1, FirstAttn: 0.10}, {Layer: 0, Head: 2, FirstAttn: 0.60},
+	}}
+	code := &metrics.DomainResult{Layers: 1, Heads: 3, HeadRes: []metrics.HeadResult{
+		{Layer: 0, Head: 0, FirstAttn: 0.20}, {Layer: 0, Head: 1, FirstAttn: 0.15}, {Layer: 0, Head: 2, FirstAttn: 0.90},
+	}}
+	cl := metrics.DefaultClassifier()
+	classes := [][]metrics.Class{cl.Classify(prose), cl.Classify(code)}
+	fmt.Println("prose:", classes[0])
+	fmt.Println("code: ", classes[1])
+	for _, s := range metrics.ActiveDormant([]string{"prose", "code"}, classes, 3) {
+		fmt.Printf("head %v: dormant on %v, active on %v\n", s.Head, s.DormantOn, s.ActiveOn)
+	}
+	// Output:
+	// prose: [dormant active mixed]
+	// code:  [active active dormant]
+	// head 0.0: dormant on [prose], active on [code]
+}
+
+func ExampleParseHeads() {
+	heads, err := metrics.ParseHeads("16.25,3.1")
+	fmt.Println(heads, err)
+	// Output: [16.25 3.1] <nil>
+}
+
+func ExampleWelford() {
+	var w metrics.Welford
+	for _, x := range []float64{0.9, 0.8, 1.0} {
+		w.Add(x)
+	}
+	fmt.Printf("n=%d mean=%.2f std=%.2f\n", w.N(), w.Mean(), w.Std())
+	// Output: n=3 mean=0.90 std=0.10
+}
