@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -100,15 +101,49 @@ func newBPE(j *bpeJSON) (*bpe, error) {
 		}
 		m.byteIDs[b] = id
 	}
+	// Resolving the merges to ids (three vocabulary lookups each, 280147 merges
+	// for Llama 3) dominates loading, so it is split across the cores.
+	resolved := make([]resolvedMerge, len(j.Merges))
+	workers := 1
+	if len(j.Merges) >= 20000 {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(j.Merges)/workers, (w+1)*len(j.Merges)/workers
+		wg.Go(func() { errs[w] = m.resolveMerges(j, lo, hi, resolved) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the chunks are in rank order: this is the first bad merge
+		}
+	}
+	for _, r := range resolved {
+		// A repeated pair keeps its last rank, as Hugging Face's map does.
+		m.merges[r.key] = r.merge
+	}
+	return m, nil
+}
+
+type resolvedMerge struct {
+	key uint64
+	merge
+}
+
+// resolveMerges maps merges [lo, hi) to (pair key, rank, merged id).
+func (m *bpe) resolveMerges(j *bpeJSON, lo, hi int, dst []resolvedMerge) error {
 	var buf []byte
-	for rank, mg := range j.Merges {
+	for rank := lo; rank < hi; rank++ {
+		mg := j.Merges[rank]
 		a, ok := j.Vocab[mg[0]]
 		if !ok {
-			return nil, fmt.Errorf("model.merges[%d]: token %q is not in the vocab", rank, mg[0])
+			return fmt.Errorf("model.merges[%d]: token %q is not in the vocab", rank, mg[0])
 		}
 		b, ok := j.Vocab[mg[1]]
 		if !ok {
-			return nil, fmt.Errorf("model.merges[%d]: token %q is not in the vocab", rank, mg[1])
+			return fmt.Errorf("model.merges[%d]: token %q is not in the vocab", rank, mg[1])
 		}
 		right := mg[1]
 		if len(m.prefix) <= len(right) {
@@ -117,12 +152,11 @@ func newBPE(j *bpeJSON) (*bpe, error) {
 		buf = append(append(buf[:0], mg[0]...), right...)
 		id, ok := j.Vocab[string(buf)] // no allocation for the lookup
 		if !ok {
-			return nil, fmt.Errorf("model.merges[%d]: merged token %q is not in the vocab", rank, buf)
+			return fmt.Errorf("model.merges[%d]: merged token %q is not in the vocab", rank, buf)
 		}
-		// A repeated pair keeps its last rank, as Hugging Face's map does.
-		m.merges[pairKey(a, b)] = merge{int32(rank), int32(id)}
+		dst[rank] = resolvedMerge{pairKey(a, b), merge{int32(rank), int32(id)}}
 	}
-	return m, nil
+	return nil
 }
 
 // tokenize appends the ids of one pre-tokenized word to dst.

@@ -107,6 +107,18 @@ func (s *jsonScanner) int() (int, error) {
 	return n, nil
 }
 
+// estimate guesses how many elements of about bytesPer bytes each the
+// object or array at the current position holds, to size maps and slices.
+func (s *jsonScanner) estimate(bytesPer int) int {
+	save := s.pos
+	defer func() { s.pos = save }()
+	v, err := s.skip()
+	if err != nil {
+		return 0
+	}
+	return len(v) / bytesPer
+}
+
 // skipStr passes over a JSON string without decoding it.
 func (s *jsonScanner) skipStr() error {
 	s.pos++ // the opening quote
@@ -235,7 +247,7 @@ func parseModelJSON(s *jsonScanner) (*bpeJSON, string, error) {
 	err := s.object(func(key string) error {
 		switch key {
 		case "vocab":
-			m.Vocab = make(map[string]int, 1<<16)
+			m.Vocab = make(map[string]int, s.estimate(16))
 			return s.object(func(tok string) error {
 				id, err := s.int()
 				if err != nil {
@@ -245,7 +257,7 @@ func parseModelJSON(s *jsonScanner) (*bpeJSON, string, error) {
 				return nil
 			})
 		case "merges":
-			m.Merges = []mergeJSON{}
+			m.Merges = make([]mergeJSON, 0, s.estimate(10))
 			return s.array(func(i int) error {
 				var mg mergeJSON
 				var err error
