@@ -11,7 +11,7 @@ import (
 // projection at T = 128 (n × Cols · (Rows × Cols)ᵀ) and reports GFLOP/s
 // (2·n·Rows·Cols per op).
 func BenchmarkMatMulT(b *testing.B) {
-	shapes := []struct{ n, rows, cols int }{{128, 4096, 4096}}
+	shapes := []struct{ n, rows, cols int }{{128, 4096, 4096}, {1, 4096, 4096}, {16, 4096, 4096}}
 	for _, sh := range shapes {
 		for _, dt := range []DType{BF16, F32, F16} {
 			rng := rand.New(rand.NewPCG(1, 1))

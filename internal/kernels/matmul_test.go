@@ -56,7 +56,7 @@ func checkClose(t *testing.T, what string, got []float32, ref, absSum []float64,
 func TestMatMulT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	sizes := []struct{ n, rows, cols int }{
-		{1, 1, 1}, {1, 5, 3}, {3, 7, 9}, {4, 16, 16}, {31, 13, 17},
+		{1, 1, 1}, {1, 5, 3}, {3, 7, 9}, {6, 70, 33}, {7, 70, 33}, {1, 130, 300}, {4, 16, 16}, {31, 13, 17},
 		{33, 25, 65}, {12, 32, 256}, {37, 50, 300}, {64, 96, 257}, {2, 200, 1030}, {300, 30, 40}, {530, 13, 5},
 	}
 	for _, ks := range allKernels() {
