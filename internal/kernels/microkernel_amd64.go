@@ -47,18 +47,25 @@ var hasAVX512 = cpu.X86.HasAVX512F
 
 // bestKernels returns the fastest implementation this CPU supports.
 func bestKernels() *kernelSet {
-	if hasAVX512 {
+	switch {
+	case hasAVX512:
 		return &avx512Kernels
+	case hasAVX2:
+		return &avx2Kernels
 	}
 	return &goKernels
 }
 
 // allKernels lists the implementations usable on this CPU, for tests.
 func allKernels() []*kernelSet {
-	if hasAVX512 {
-		return []*kernelSet{&goKernels, &avx512Kernels}
+	ks := []*kernelSet{&goKernels}
+	if hasAVX2 {
+		ks = append(ks, &avx2Kernels)
 	}
-	return []*kernelSet{&goKernels}
+	if hasAVX512 {
+		ks = append(ks, &avx512Kernels)
+	}
+	return ks
 }
 
 func convertBF16AVX512(dst []float32, src []byte) {
