@@ -33,7 +33,7 @@ func (f *inputFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.text, "text", "", "a text, encoded under --bos, as a one-sequence domain named \"input\" (not truncated)")
 	fl.StringVar(&f.bos, "bos", "auto", "BOS policy for texts: auto (prepend when the tokenizer defines one), always or never")
 	fl.IntVar(&f.seqLen, "seq-len", 64, "tokens per text sequence: texts are cut to this length and shorter ones skipped (ids are used as given)")
-	fl.IntVar(&f.maxSeqs, "max-seqs", 100, "sequences per domain at most (0: all)")
+	fl.IntVar(&f.maxSeqs, "max-seqs", 100, "sequences per domain at most (0: all; for generated Bigram-Backcopy sequences 0 means 100)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for sampling texts and for generating Bigram-Backcopy sequences")
 }
 

@@ -276,6 +276,15 @@ func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 			}
 			fmt.Fprintf(w, "  domain %s: %s; loss %.4f; sink rate (ε=0.3) %.3f; dormant %d, mixed %d, active %d\n",
 				d.name, what, res.Loss, res.SinkRate(metrics.SinkEps), counts[metrics.Dormant], counts[metrics.Mixed], counts[metrics.Active])
+			var peaks []string
+			massive, massive0 := 0, 0
+			for _, lr := range res.Resid {
+				peaks = append(peaks, fmt.Sprintf("%.2f", lr.PeakRatio))
+				massive += lr.Massive
+				massive0 += lr.MassiveFirst
+			}
+			fmt.Fprintf(w, "    residual peak ‖x₀‖/median ‖x_k‖ by layer: %s; massive activations: %d (%d at position 0)\n",
+				strings.Join(peaks, " "), massive, massive0)
 			names = append(names, d.name)
 		}
 		sw := metrics.ActiveDormant(names, run.classes, run.info.Heads)

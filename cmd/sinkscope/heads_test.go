@@ -139,19 +139,20 @@ func TestHeadsReferenceRows(t *testing.T) {
 
 // TestHeadsShakespeareDomains writes the 32 + 32 held-out sequences of
 // reference/shakespeare_llama_domains.json as "ids" JSON Lines and checks
-// that `heads` reproduces bos_attn_mean per domain and head (1e-5) and finds
-// every head active on both domains, with no active-dormant head.
+// that `heads` reproduces bos_attn_mean (f32 checkpoint) and
+// bos_attn_mean_bf16 (bf16 checkpoint, f32 math) per domain and head to 1e-5,
+// and finds every head active on both domains, with no active-dormant head.
 func TestHeadsShakespeareDomains(t *testing.T) {
-	dir := fixtures.Path(t, "hf/shakespeare_llama")
 	var ref struct {
 		Domains map[string]struct {
-			Sequences   [][]int     `json:"sequences"`
-			BOSAttnMean [][]float64 `json:"bos_attn_mean"`
+			Sequences       [][]int     `json:"sequences"`
+			BOSAttnMean     [][]float64 `json:"bos_attn_mean"`
+			BOSAttnMeanBF16 [][]float64 `json:"bos_attn_mean_bf16"`
 		} `json:"domains"`
 	}
 	readRef(t, "reference/shakespeare_llama_domains.json", &ref)
 	tmp := t.TempDir()
-	args := []string{"heads", dir, "--format", "json"}
+	var domainArgs []string
 	for _, name := range []string{"prose", "code"} {
 		var b strings.Builder
 		for _, s := range ref.Domains[name].Sequences {
@@ -163,28 +164,37 @@ func TestHeadsShakespeareDomains(t *testing.T) {
 		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		args = append(args, "--domain", name+"="+p)
+		domainArgs = append(domainArgs, "--domain", name+"="+p)
 	}
-	out, stderr := runOK(t, args...)
-	rows := jsonRows(t, out)
-	if len(rows) != 2*4*8 {
-		t.Fatalf("%d rows, want 64", len(rows))
-	}
-	worst := 0.0
-	for _, row := range rows {
-		name := row["domain"].(string)
-		l, h := int(num(t, row, "layer")), int(num(t, row, "head"))
-		worst = math.Max(worst, math.Abs(num(t, row, "first_attn")-ref.Domains[name].BOSAttnMean[l][h]))
-		if row["class"] != "active" || num(t, row, "n_seqs") != 32 {
-			t.Errorf("%s L%dH%d: class %v, n_seqs %v; want active over 32 sequences", name, l, h, row["class"], row["n_seqs"])
-		}
-	}
-	t.Logf("max |first_attn − bos_attn_mean| = %.3g", worst)
-	if worst > 1e-5 {
-		t.Errorf("max |first_attn − bos_attn_mean| = %.3g, want ≤ 1e-5", worst)
-	}
-	if !strings.Contains(stderr, "active-dormant heads: none") || !strings.Contains(stderr, "dormant 0, mixed 0, active 32") {
-		t.Errorf("summary on stderr does not report all heads active and no active-dormant head:\n%s", stderr)
+	for _, ckpt := range []string{"hf/shakespeare_llama", "hf/shakespeare_llama_bf16"} {
+		t.Run(filepath.Base(ckpt), func(t *testing.T) {
+			bf16 := strings.HasSuffix(ckpt, "bf16")
+			out, stderr := runOK(t, append([]string{"heads", fixtures.Path(t, ckpt), "--format", "json"}, domainArgs...)...)
+			rows := jsonRows(t, out)
+			if len(rows) != 2*4*8 {
+				t.Fatalf("%d rows, want 64", len(rows))
+			}
+			worst := 0.0
+			for _, row := range rows {
+				name := row["domain"].(string)
+				l, h := int(num(t, row, "layer")), int(num(t, row, "head"))
+				want := ref.Domains[name].BOSAttnMean[l][h]
+				if bf16 {
+					want = ref.Domains[name].BOSAttnMeanBF16[l][h]
+				}
+				worst = math.Max(worst, math.Abs(num(t, row, "first_attn")-want))
+				if row["class"] != "active" || num(t, row, "n_seqs") != 32 {
+					t.Errorf("%s L%dH%d: class %v, n_seqs %v; want active over 32 sequences", name, l, h, row["class"], row["n_seqs"])
+				}
+			}
+			t.Logf("max |first_attn − reference mean| = %.3g", worst)
+			if worst > 1e-5 {
+				t.Errorf("max |first_attn − reference mean| = %.3g, want ≤ 1e-5", worst)
+			}
+			if !strings.Contains(stderr, "active-dormant heads: none") || !strings.Contains(stderr, "dormant 0, mixed 0, active 32") {
+				t.Errorf("summary on stderr does not report all heads active and no active-dormant head:\n%s", stderr)
+			}
+		})
 	}
 }
 
@@ -506,5 +516,27 @@ func TestHeadsBuiltinToy(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "domain trigger: 2 sequences") || !strings.Contains(stderr, "domain prose: 2 sequences") {
 		t.Errorf("summary on stderr lacks the trigger domain:\n%s", stderr)
+	}
+}
+
+// TestProgress draws the bar into a buffer (the real one only draws on a
+// terminal) and checks the final frame and that non-terminals get nothing.
+func TestProgress(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, label: "m: 4 forward passes", total: 4}
+	for i := 0; i < 4; i++ {
+		p.step()
+	}
+	p.finish()
+	s := buf.String()
+	if !strings.Contains(s, "[==============================] 100% 4/4 ETA 0s") || !strings.HasSuffix(s, "\n") {
+		t.Errorf("final frame %q, want a full bar at 100%% with ETA 0s and a newline", s)
+	}
+	var quiet bytes.Buffer
+	q := newProgress(&quiet, "x", 10)
+	q.step()
+	q.finish()
+	if quiet.Len() != 0 {
+		t.Errorf("progress wrote %q to a non-terminal", quiet.String())
 	}
 }
