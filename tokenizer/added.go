@@ -20,6 +20,7 @@ type addedToken struct {
 // (MatchKind::LeftmostLongest) of Hugging Face's AddedVocabulary.
 type trie struct {
 	nodes []trieNode
+	first [256]bool // bytes that start a pattern
 }
 
 type trieNode struct {
@@ -33,6 +34,7 @@ func (t *trie) insert(pattern string, token int) {
 	if pattern == "" {
 		return
 	}
+	t.first[pattern[0]] = true
 	n := 0
 	for i := 0; i < len(pattern); i++ {
 		c := pattern[i]
@@ -57,6 +59,9 @@ func (t *trie) empty() bool { return len(t.nodes) == 1 }
 // longestAt returns the longest pattern starting at i: (end, token) or (-1, -1).
 func (t *trie) longestAt(s string, i int) (end, token int) {
 	end, token = -1, -1
+	if !t.first[s[i]] {
+		return end, token
+	}
 	n := 0
 	for j := i; j < len(s); j++ {
 		nx, ok := t.nodes[n].next[s[j]]

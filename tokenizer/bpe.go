@@ -182,7 +182,7 @@ func (m *bpe) tokenize(dst []int, w string) []int {
 	if cacheable {
 		m.mu.Lock()
 		if len(m.cache) < cacheCapacity {
-			m.cache[w] = ids
+			m.cache[strings.Clone(w)] = ids // w may point into a long input
 		}
 		m.mu.Unlock()
 	}

@@ -131,7 +131,9 @@ func build(f *fileJSON, mj *bpeJSON, typ string) (*Tokenizer, error) {
 	if err := t.addTokens(f.AddedTokens); err != nil {
 		return nil, err
 	}
-	t.buildIndex()
+	if err := t.buildIndex(); err != nil {
+		return nil, err
+	}
 	if t.post != nil {
 		if lead := t.post.leading(); len(lead) > 0 {
 			t.bos, t.hasBOS, t.bosAuto, t.bosSource = lead[0], true, true, "post_processor"
@@ -162,10 +164,12 @@ func (t *Tokenizer) addTokens(list []addedToken) error {
 	seen := map[addedToken]bool{}
 	byContent := map[string]int{}
 	for i, a := range list {
-		if a.Content == "" || seen[a] {
+		key := a
+		key.ID = 0 // Hugging Face ignores a repeated token whatever its id
+		if a.Content == "" || seen[key] {
 			continue
 		}
-		seen[a] = true
+		seen[key] = true
 		id, ok := byContent[a.Content]
 		if !ok {
 			id, ok = t.model.vocab[a.Content]
@@ -204,13 +208,18 @@ func (t *Tokenizer) addTokens(list []addedToken) error {
 	return nil
 }
 
-func (t *Tokenizer) buildIndex() {
+func (t *Tokenizer) buildIndex() error {
 	n := 0
 	for _, id := range t.model.vocab {
 		n = max(n, id+1)
 	}
 	for _, a := range t.added {
 		n = max(n, a.ID+1)
+	}
+	// Ids index a dense table (and an embedding matrix): reject absurd ones
+	// rather than allocate gigabytes for a corrupt file.
+	if limit := 4*(len(t.model.vocab)+len(t.added)) + 1024; n > limit {
+		return fmt.Errorf("model.vocab: token id %d is far beyond the %d tokens defined", n-1, len(t.model.vocab)+len(t.added))
 	}
 	t.tokens = make([]string, n)
 	t.hasToken = make([]bool, n)
@@ -224,6 +233,7 @@ func (t *Tokenizer) buildIndex() {
 	for _, a := range t.added {
 		t.tokens[a.ID], t.hasToken[a.ID] = a.Content, true
 	}
+	return nil
 }
 
 // applyConfig reads tokenizer_config.json for the BOS token when the

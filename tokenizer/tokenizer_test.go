@@ -331,6 +331,7 @@ func TestLoadErrors(t *testing.T) {
 		}), "post_processor: special token id 99999 is not in the vocabulary"},
 		{"vocab not ints", edit(func(d map[string]any) { model(d)["vocab"] = map[string]any{"a": "x"} }), `vocab["a"]`},
 		{"added tokens", edit(func(d map[string]any) { d["added_tokens"] = "x" }), "added_tokens:"},
+		{"huge id", edit(func(d map[string]any) { model(d)["vocab"].(map[string]any)["c"] = 1 << 40 }), "model.vocab: token id 1099511627776 is far beyond"},
 	}
 	for _, c := range cases {
 		_, err := Parse("bad.json", c.data)
