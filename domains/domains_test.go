@@ -84,9 +84,14 @@ func TestReadErrors(t *testing.T) {
 	if _, err := Read(filepath.Join(dir, "missing.txt")); err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("missing file: error %v, want one naming it", err)
 	}
+	write(t, dir, "tree/a.txt", "text")
 	write(t, dir, "tree/bin.dat", "\x00\xff\xfe")
-	if _, err := Read(filepath.Join(dir, "tree")); err == nil || !strings.Contains(err.Error(), "bin.dat") {
-		t.Errorf("directory with a binary file: error %v, want one naming bin.dat", err)
+	if items, err := Read(filepath.Join(dir, "tree")); err != nil || len(items) != 1 {
+		t.Errorf("directory with a binary file: %d items, error %v; want the text only", len(items), err)
+	}
+	write(t, dir, "tree/latin1.txt", "caf\xe9")
+	if _, err := Read(filepath.Join(dir, "tree")); err == nil || !strings.Contains(err.Error(), "latin1.txt") {
+		t.Errorf("directory with a Latin-1 file: error %v, want one naming latin1.txt", err)
 	}
 }
 

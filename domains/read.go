@@ -118,8 +118,9 @@ func ParseJSONL(name string, data []byte) ([]Item, error) {
 	return items, nil
 }
 
-// readDir reads every regular file under dir (hidden files and directories
-// skipped), in lexical order of path, one text per file.
+// readDir reads every regular file under dir, in lexical order of path, one
+// text per file. Hidden files and directories are skipped, and so are binary
+// files (a NUL byte in the first 8000 bytes); any other file must be UTF-8.
 func readDir(dir string) ([]Item, error) {
 	var items []Item
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -138,6 +139,9 @@ func readDir(dir string) ([]Item, error) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+			return nil // a binary file (images, objects) is not a text
 		}
 		if !utf8.Valid(data) {
 			return fmt.Errorf("%s: not valid UTF-8 text (line %d)", p, badLine(data))
