@@ -305,9 +305,9 @@ func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 
 // openAnalysisModel opens a model argument (a checkpoint directory,
 // org/name[@revision] in the Hugging Face cache, or builtin:bbtoy) through
-// sinkscope.Open, with its tokenizer (nil when it has none). close releases
+// sinkscope.Open, with its tokenizer (nil when it has none). closer releases
 // the checkpoint.
-func openAnalysisModel(arg string, threads int) (m model.Model, tok *tokenizer.Tokenizer, close func() error, err error) {
+func openAnalysisModel(arg string, threads int) (m model.Model, tok *tokenizer.Tokenizer, closer func() error, err error) {
 	var ck *loader.Checkpoint
 	if arg == builtinModel {
 		if ck, err = openBuiltinToy(); err == nil {
