@@ -99,6 +99,7 @@ type modelRun struct {
 	domains []domainSet
 	results []metrics.DomainResult
 	classes [][]metrics.Class
+	first   []string // per domain: what sits at position 0
 }
 
 func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
@@ -183,6 +184,7 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 	if run.domains, err = f.in.modelDomains(m, arg, tok, bos, srcs); err != nil {
 		return nil, err
 	}
+	run.first = firstTokenNote(m, tok, run.domains)
 	heads := ablate
 	if f.ablate == "all" {
 		heads = metrics.AllHeads(info)
@@ -213,6 +215,50 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 		run.classes = append(run.classes, cl.Classify(&res))
 	}
 	return run, nil
+}
+
+// plural writes n and word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// firstTokenNote says, per domain, which token sits at position 0: the BOS
+// token (of the tokenizer or of the Bigram-Backcopy task) in how many
+// sequences, or that the first token is a content token.
+func firstTokenNote(m model.Model, tok *tokenizer.Tokenizer, ds []domainSet) []string {
+	bos, name, ok := -1, "", false
+	switch {
+	case tok != nil:
+		if bos, ok = tok.BOS(); ok {
+			name = tok.Token(bos)
+		}
+	case isToy(m):
+		bos, ok = m.(*bbtoy.Model).Task().BOS(), true
+		name = m.(*bbtoy.Model).Task().Token(bos)
+	}
+	out := make([]string, len(ds))
+	for j, d := range ds {
+		n := 0
+		for _, s := range d.seqs {
+			if ok && s.IDs[0] == bos {
+				n++
+			}
+		}
+		switch {
+		case !ok:
+			out[j] = "a content token (no BOS token is defined)"
+		case n == 0:
+			out[j] = fmt.Sprintf("a content token in every sequence (BOS %q, id %d, is never first)", name, bos)
+		case n == len(d.seqs):
+			out[j] = fmt.Sprintf("BOS %q (id %d) in every sequence", name, bos)
+		default:
+			out[j] = fmt.Sprintf("BOS %q (id %d) in %d of %d sequences, a content token in the rest", name, bos, n, len(d.seqs))
+		}
+	}
+	return out
 }
 
 // headRecords lays out the rows: one per (model, domain, layer, head).
@@ -255,8 +301,8 @@ func headRecords(runs []*modelRun, withAblation bool) *records {
 // writeSummary prints the per-domain counts and the active-dormant heads.
 func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 	for _, run := range runs {
-		fmt.Fprintf(w, "%s (%s, %d layers × %d heads), rule %s (dormant ≥ %g, active < %g):\n",
-			run.label, run.info.Arch, run.info.Layers, run.info.Heads, cl.Rule, cl.Dormant, cl.Active)
+		fmt.Fprintf(w, "%s (%s, %s × %s), rule %s (dormant ≥ %g, active < %g):\n",
+			run.label, run.info.Arch, plural(run.info.Layers, "layer"), plural(run.info.Heads, "head"), cl.Rule, cl.Dormant, cl.Active)
 		var names []string
 		for j, d := range run.domains {
 			res := run.results[j]
@@ -264,7 +310,7 @@ func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 			for _, c := range run.classes[j] {
 				counts[c]++
 			}
-			what := fmt.Sprintf("%d sequences", res.NSeqs)
+			what := plural(res.NSeqs, "sequence")
 			if d.note != "" {
 				what += " (" + d.note + ")"
 			}
@@ -276,6 +322,7 @@ func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
 			}
 			fmt.Fprintf(w, "  domain %s: %s; loss %.4f; sink rate (ε=0.3) %.3f; dormant %d, mixed %d, active %d\n",
 				d.name, what, res.Loss, res.SinkRate(metrics.SinkEps), counts[metrics.Dormant], counts[metrics.Mixed], counts[metrics.Active])
+			fmt.Fprintf(w, "    position 0: %s\n", run.first[j])
 			var peaks []string
 			massive, massive0 := 0, 0
 			for _, lr := range res.Resid {
