@@ -163,3 +163,44 @@ func TestLlamaCppVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestFixtureBOS pins what --bos auto does per family: Llama prepends its
+// template's BOS, the OLMo tokenizers define none.
+func TestFixtureBOS(t *testing.T) {
+	for _, c := range []struct {
+		file    string
+		bos     int // -1: none
+		vocab   int
+		firstID int // first id of EncodeBOS("Hello", BOSAuto)
+	}{
+		{"hf/stories260K_hf/tokenizer.json", 1, 512, 1},
+		{"tokenizers/llama2/tokenizer.json", 1, 32000, 1},
+		{"tokenizers/llama3/tokenizer.json", 128000, 128256, 128000},
+		{"tokenizers/olmo/allenai_dolma2.json", -1, 100278, 9906},
+		{"tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json", -1, 50280, 12092},
+		{"tokenizers/olmo/allenai_eleuther-ai-gpt-neox-20b-pii-special.json", -1, 50280, 12092},
+	} {
+		tok, err := Load(fixtures.Path(t, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, ok := tok.BOS()
+		if !ok {
+			id = -1
+		}
+		if id != c.bos {
+			t.Errorf("%s: BOS() = %d, want %d", c.file, id, c.bos)
+		}
+		if got := tok.VocabSize(); got != c.vocab {
+			t.Errorf("%s: VocabSize() = %d, want %d", c.file, got, c.vocab)
+		}
+		ids, err := tok.EncodeBOS("Hello", BOSAuto)
+		if err != nil || len(ids) == 0 || ids[0] != c.firstID {
+			t.Errorf("%s: EncodeBOS(Hello, auto) = %v, %v; want first id %d", c.file, ids, err, c.firstID)
+		}
+		_, err = tok.EncodeBOS("Hello", BOSAlways)
+		if (err == nil) != (c.bos >= 0) {
+			t.Errorf("%s: EncodeBOS(always) error %v, want error only without a BOS", c.file, err)
+		}
+	}
+}
