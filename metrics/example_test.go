@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"fmt"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/metrics"
 )
 
@@ -41,4 +42,32 @@ func ExampleWelford() {
 	}
 	fmt.Printf("n=%d mean=%.2f std=%.2f\n", w.N(), w.Mean(), w.Std())
 	// Output: n=3 mean=0.90 std=0.10
+}
+
+// Stream a domain through a model and print each head's mean attention on
+// the first token with its class. (Not run: it needs a checkpoint.)
+func ExampleAccumulator() {
+	m, ck, err := sinkscope.Open("path/to/stories260K_hf", 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ck.Close()
+	acc, err := metrics.NewAccumulator(m, metrics.Options{Ablate: []metrics.Head{{Layer: 4, Head: 0}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, ids := range [][]int{{1, 403, 407, 261, 378}, {1, 403, 407, 261, 1320}} {
+		if err := acc.Add(metrics.Sequence{IDs: ids}); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	d := acc.Result()
+	classes := metrics.DefaultClassifier().Classify(&d)
+	for i, r := range d.HeadRes {
+		fmt.Printf("L%dH%d first_attn %.3f ±%.3f %s\n", r.Layer, r.Head, r.FirstAttn, r.FirstAttnStd, classes[i])
+	}
+	fmt.Printf("Δloss of zeroing L4H0: %.4f; sink rate %.2f\n", d.Head(4, 0).AblationDLoss, d.SinkRate(metrics.SinkEps))
 }
