@@ -58,7 +58,7 @@ func ExampleAccumulator() {
 		fmt.Println(err)
 		return
 	}
-	for _, ids := range [][]int{{1, 403, 407, 261, 378}, {1, 403, 407, 261, 1320}} {
+	for _, ids := range [][]int{{1, 403, 407, 261, 378}, {1, 403, 407, 261, 300}} {
 		if err := acc.Add(metrics.Sequence{IDs: ids}); err != nil {
 			fmt.Println(err)
 			return
