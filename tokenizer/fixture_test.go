@@ -204,3 +204,28 @@ func TestFixtureBOS(t *testing.T) {
 		}
 	}
 }
+
+// TestMetaChunkerPreservesIDs encodes 200 kB of Tiny Shakespeare (prose with
+// newlines, runs of spaces and punctuation) with Llama 2's tokenizer both
+// chunked and as one BPE word, as Hugging Face does: the ids must be equal.
+func TestMetaChunkerPreservesIDs(t *testing.T) {
+	tok, err := Load(fixtures.Path(t, "tokenizers/llama2/tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tok.pre.(metaChunker); !ok {
+		t.Fatalf("Llama 2 pre-tokenizer is %T, want metaChunker", tok.pre)
+	}
+	data, err := os.ReadFile(fixtures.Path(t, "tinyshakespeare/input.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data[:200000])
+	chunked := tok.Encode(text, true)
+	whole := *tok
+	whole.pre = nil
+	if got := whole.Encode(text, true); !slices.Equal(got, chunked) {
+		t.Fatalf("chunked encoding differs: %d vs %d ids", len(chunked), len(got))
+	}
+	t.Logf("%d ids identical", len(chunked))
+}

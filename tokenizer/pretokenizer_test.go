@@ -115,3 +115,23 @@ func TestLossyUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestMetaChunker(t *testing.T) {
+	c := metaChunker{metaSymbol}
+	got := c.split(nil, "▁Hello▁▁world▁x▁▁▁", true)
+	if want := []string{"▁Hello", "▁▁world", "▁x", "▁▁▁"}; !slices.Equal(got, want) {
+		t.Errorf("split = %q, want %q", got, want)
+	}
+	if got := c.split(nil, "ab▁", true); !slices.Equal(got, []string{"ab", "▁"}) {
+		t.Errorf("split(ab▁) = %q", got)
+	}
+	// A vocabulary token with ▁ after another character makes chunking unsafe.
+	unsafe := &bpe{vocab: map[string]int{"▁": 0, "a▁b": 1}}
+	if newMetaChunker(unsafe) != nil {
+		t.Error("chunker used with token a▁b in the vocabulary")
+	}
+	safe := &bpe{vocab: map[string]int{"▁": 0, "▁▁a": 1, "b": 2}}
+	if newMetaChunker(safe) == nil {
+		t.Error("chunker not used with a safe vocabulary")
+	}
+}

@@ -122,6 +122,9 @@ func build(f *fileJSON, mj *bpeJSON, typ string) (*Tokenizer, error) {
 	if t.pre, err = parsePreTokenizer(f.PreTokenizer, "pre_tokenizer", alphabet); err != nil {
 		return nil, err
 	}
+	if t.pre == nil {
+		t.pre = newMetaChunker(model) // nil unless provably id-preserving
+	}
 	if t.post, err = parsePostProcessor(f.PostProcessor, "post_processor"); err != nil {
 		return nil, err
 	}
