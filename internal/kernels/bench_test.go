@@ -11,11 +11,16 @@ import (
 // projection at T = 128 (n × Cols · (Rows × Cols)ᵀ) and reports GFLOP/s
 // (2·n·Rows·Cols per op).
 func BenchmarkMatMulT(b *testing.B) {
-	shapes := []struct{ n, rows, cols int }{{128, 4096, 4096}, {1, 4096, 4096}, {16, 4096, 4096}}
+	const rows, cols = 4096, 4096
+	rng := rand.New(rand.NewPCG(1, 1))
+	weights := map[DType]Weight{}
+	for _, dt := range []DType{BF16, F32, F16} {
+		weights[dt], _ = randWeight(rng, dt, rows, cols)
+	}
+	shapes := []struct{ n, rows, cols int }{{128, rows, cols}, {1, rows, cols}, {16, rows, cols}}
 	for _, sh := range shapes {
 		for _, dt := range []DType{BF16, F32, F16} {
-			rng := rand.New(rand.NewPCG(1, 1))
-			w, _ := randWeight(rng, dt, sh.rows, sh.cols)
+			w := weights[dt]
 			x := randSlice(rng, sh.n*sh.cols)
 			dst := make([]float32, sh.n*sh.rows)
 			for _, threads := range []int{1, 2} {
