@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
@@ -88,5 +87,4 @@ func BenchmarkScanCl100k(b *testing.B) {
 			generic.find(text, nil)
 		}
 	})
-	_ = strings.ToLower
 }

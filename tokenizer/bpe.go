@@ -261,8 +261,9 @@ func (m *bpe) initialSymbols(w string) []symbol {
 	return syms
 }
 
-// mergeAll applies merges in rank order (leftmost first on equal rank) with a
-// priority queue, exactly like Hugging Face's Word::merge_all: O(n log n).
+// mergeWord splits w into symbols and applies merges in rank order (leftmost
+// first on equal rank) with a priority queue, exactly like Hugging Face's
+// Word::merge_all: O(n log n) in the length of the word.
 func (m *bpe) mergeWord(w string) []int {
 	syms := m.initialSymbols(w)
 	var q mergeQueue

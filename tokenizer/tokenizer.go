@@ -11,6 +11,15 @@
 // special tokens when asked to. Token ids are the contract: they must equal
 // the reference library's, byte for byte.
 //
+// Supported tokenizer.json components: model BPE (byte_fallback, fuse_unk,
+// ignore_merges, continuing_subword_prefix, end_of_word_suffix; no dropout);
+// normalizers Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase;
+// pre-tokenizers Sequence, Split, ByteLevel, Metaspace, Digits,
+// WhitespaceSplit; post-processors Sequence, ByteLevel, TemplateProcessing,
+// BertProcessing, RobertaProcessing; decoders Sequence, ByteLevel, Replace,
+// ByteFallback, Fuse, Strip, Metaspace. Anything else (Unigram or WordPiece
+// models, the Precompiled normalizer, ...) is a load error naming the field.
+//
 // A Tokenizer is safe for concurrent use.
 package tokenizer
 
@@ -25,21 +34,20 @@ import (
 
 // Tokenizer encodes text to token ids and decodes ids to text.
 type Tokenizer struct {
-	name      string
-	model     *bpe
-	added     []addedToken // ids assigned as Hugging Face does
-	rawTrie   *trie        // added tokens with normalized=false, matched in the raw text
-	normTrie  *trie        // added tokens with normalized=true, matched after normalization
-	norm      normalizer
-	pre       preTokenizer
-	post      postProcessor
-	dec       decoder
-	tokens    []string // id -> token string
-	hasToken  []bool
-	bos       int
-	hasBOS    bool
-	bosAuto   bool // BOSAuto prepends the BOS
-	bosSource string
+	name     string
+	model    *bpe
+	added    []addedToken // ids assigned as Hugging Face does
+	rawTrie  *trie        // added tokens with normalized=false, matched in the raw text
+	normTrie *trie        // added tokens with normalized=true, matched after normalization
+	norm     normalizer
+	pre      preTokenizer
+	post     postProcessor
+	dec      decoder
+	tokens   []string // id -> token string
+	hasToken []bool
+	bos      int
+	hasBOS   bool
+	bosAuto  bool // BOSAuto prepends the BOS
 }
 
 // fileJSON is the top level of tokenizer.json.
@@ -139,7 +147,7 @@ func build(f *fileJSON, mj *bpeJSON, typ string) (*Tokenizer, error) {
 	}
 	if t.post != nil {
 		if lead := t.post.leading(); len(lead) > 0 {
-			t.bos, t.hasBOS, t.bosAuto, t.bosSource = lead[0], true, true, "post_processor"
+			t.bos, t.hasBOS, t.bosAuto = lead[0], true, true
 		}
 	}
 	for _, id := range t.postIDs() {
@@ -266,7 +274,7 @@ func (t *Tokenizer) applyConfig(file string, data []byte) error {
 	if !ok {
 		return fmt.Errorf("tokenizer: %s: bos_token: %q is not in the vocabulary", file, content)
 	}
-	t.bos, t.hasBOS, t.bosSource = id, true, file
+	t.bos, t.hasBOS = id, true
 	t.bosAuto = c.AddBOSToken != nil && *c.AddBOSToken
 	return nil
 }
