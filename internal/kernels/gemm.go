@@ -57,7 +57,7 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
 	np := roundUp(n, tileC)
 	direct := !transB && alpha == 1
-	mc := min(gMC, roundUp((m+2*threads-1)/(2*threads), tileR))
+	mc := min(gMC, roundUp((m+4*threads-1)/(4*threads), tileR))
 	nc := min(gNC, np)
 	mt, nt := (m+mc-1)/mc, (np+nc-1)/nc
 	workers := min(threads, mt*nt)
