@@ -2,14 +2,22 @@
 // random strings, for tokenizer's opt-in TestHFDifferential.
 //
 //   npm install @anush008/tokenizers@0.6.0
-//   node hf_differential.js FIXTURES_DIR N SEED > diff.json
+//   node hf_differential.js FIXTURES_DIR N SEED [VARIANT_DIR] > diff.json
 //   SINKSCOPE_TOKENIZER_DIFF=diff.json go test ./tokenizer -run HFDifferential
+//
+// With VARIANT_DIR, it also writes there variants of the fixture tokenizers
+// that use the components the fixtures do not (Metaspace with both prepend
+// schemes, Digits, ByteLevel with a prefix space, NFKC, Lowercase, Split
+// behaviours, lstrip/rstrip/single_word added tokens, RobertaProcessing) and
+// compares those too; their paths in the output are absolute.
 //
 // Output: {"files": {name: path relative to FIXTURES_DIR}, "cases": [{"text",
 // "results": {name: {"ids", "ids_special", "decoded", "random_ids",
 // "random_decoded"}}}]}. random_ids are uniform random ids (any sequence, so
 // byte tokens may form invalid UTF-8) and random_decoded their decode.
 const { Tokenizer } = require("@anush008/tokenizers");
+const fs = require("fs");
+const path = require("path");
 
 const files = {
   llama2: "tokenizers/llama2/tokenizer.json",
@@ -71,18 +79,58 @@ function randomString(r) {
   return s;
 }
 
+// writeVariants writes the variant tokenizers into vdir and returns their
+// names and absolute paths.
+function writeVariants(dir, vdir) {
+  const load = (rel) => JSON.parse(fs.readFileSync(path.join(dir, rel), "utf8"));
+  const out = {};
+  const put = (name, doc) => {
+    const p = path.resolve(vdir, name + ".json");
+    fs.writeFileSync(p, JSON.stringify(doc));
+    out[name] = p;
+  };
+  let d = load(files.llama2);
+  d.normalizer = null;
+  d.pre_tokenizer = { type: "Metaspace", replacement: "\u2581", prepend_scheme: "first", split: false };
+  put("llama2_metaspace_first", d);
+  d = load(files.llama2);
+  d.normalizer = null;
+  d.pre_tokenizer = { type: "Metaspace", replacement: "\u2581", prepend_scheme: "always", split: true };
+  d.decoder = { type: "Sequence", decoders: [{ type: "ByteFallback" },
+    { type: "Metaspace", replacement: "\u2581", prepend_scheme: "always", split: true }] };
+  put("llama2_metaspace_always", d);
+  d = load(files.dolma_v1_5);
+  d.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true },
+    { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true }] };
+  d.normalizer = { type: "Sequence", normalizers: [{ type: "NFKC" }, { type: "Lowercase" }] };
+  d.added_tokens.push({ id: 50280, content: "<mask>", single_word: false, lstrip: true, rstrip: true, normalized: false, special: true });
+  d.added_tokens.push({ id: 50281, content: "word", single_word: true, lstrip: false, rstrip: false, normalized: true, special: false });
+  d.post_processor = { type: "RobertaProcessing", sep: ["<|endoftext|>", 50279], cls: ["<|padding|>", 1], trim_offsets: true, add_prefix_space: true };
+  put("neox_variant", d);
+  d = load(files.llama3);
+  d.pre_tokenizer = { type: "Sequence", pretokenizers: [
+    { type: "Split", pattern: { Regex: "\\s+|[a-z]+" }, behavior: "MergedWithPrevious", invert: false },
+    { type: "Split", pattern: { String: "e" }, behavior: "Contiguous", invert: false },
+    { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false }] };
+  put("llama3_split_variant", d);
+  return out;
+}
+
 (async () => {
-  const [dir, nArg, seedArg] = process.argv.slice(2);
+  const [dir, nArg, seedArg, vdir] = process.argv.slice(2);
+  const all = Object.assign({}, files, vdir ? writeVariants(dir, vdir) : {});
   const n = parseInt(nArg || "1000", 10);
   const r = rng(parseInt(seedArg || "1", 10));
   const toks = {};
   const sizes = {};
-  for (const [name, rel] of Object.entries(files)) {
-    toks[name] = Tokenizer.fromFile(dir + "/" + rel);
+  for (const [name, rel] of Object.entries(all)) {
+    toks[name] = Tokenizer.fromFile(path.isAbsolute(rel) ? rel : path.join(dir, rel));
     sizes[name] = toks[name].getVocabSize(true);
   }
   const cases = [];
-  const texts = ["", " ", "  ", "\n", "Hello world"];
+  const texts = ["", " ", "  ", "\n", "Hello world", "a <mask> b", "a<mask>b", "a   <mask>   b",
+    "<mask><mask>", "a word b", "awordb", "word!", "_word", "éword", "Word WORD word", "x  <mask>word",
+    "ＡＢＣ ①②", "ﬁ word", "<mask> word <mask>"];
   while (texts.length < n) texts.push(randomString(r));
   for (const text of texts) {
     const results = {};
@@ -106,5 +154,5 @@ function randomString(r) {
     }
     cases.push({ text, results });
   }
-  process.stdout.write(JSON.stringify({ files, cases }));
+  process.stdout.write(JSON.stringify({ files: all, cases }));
 })();
