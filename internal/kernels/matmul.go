@@ -14,17 +14,16 @@ const (
 	mtNC = 96  // weight rows per task (a multiple of tileR)
 
 	mtNCMax = 384 // largest nc the parameter sweeps use
-
-	// Up to this many tokens, MatMulT takes dot products of converted
-	// weight rows instead: padding the tokens to a 32-wide tile would waste
-	// most of the tile, and with few tokens the product is bound by reading
-	// the weights anyway.
-	mtDotMaxN = 6
 )
 
 // MatMulT computes dst = x · wᵀ: dst is [n][w.Rows], x is [n][w.Cols].
 // Weights are read in their stored dtype and converted in small panels; no
 // float32 copy of w is made. threads ≤ 0 uses GOMAXPROCS goroutines.
+//
+// Every output element is the same chain of float32 multiply-adds over k in
+// the same order whatever n and threads are, so a token's row of dst does
+// not depend on which other tokens are in x (a one-token call gives the
+// bits of a full-sequence call) nor on the thread count.
 func MatMulT(dst, x []float32, n int, w Weight, threads int) {
 	matMulT(bestKernels(), dst, x, n, w, threads)
 }
@@ -70,10 +69,6 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	threads = numThreads(threads)
 	if 2*n*rows*k < 1<<20 {
 		threads = 1 // not worth starting goroutines
-	}
-	if n <= mtDotMaxN {
-		matMulTDot(ks, dst, x, n, w, threads)
-		return
 	}
 	kc := prm.kc
 
@@ -177,33 +172,6 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 			}
 		})
 	}
-}
-
-// matMulTDot computes dst = x·wᵀ for a few tokens: each weight row is
-// converted once (f32 rows are read in place) and dotted with every token.
-func matMulTDot(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
-	rows, k := w.Rows, w.Cols
-	const chunk = 64 // weight rows per task
-	ntasks := (rows + chunk - 1) / chunk
-	workers := min(threads, ntasks)
-	arena := getArena(workers * k)
-	defer putArena(arena)
-	buf := *arena
-	wf32 := w.DType == F32 && isLittleEndian() && uintptr(unsafe.Pointer(unsafe.SliceData(w.Data)))%4 == 0
-	parallelTasks(ntasks, workers, func(wk, t int) {
-		row := buf[wk*k : (wk+1)*k]
-		for j := t * chunk; j < min((t+1)*chunk, rows); j++ {
-			wr := row
-			if wf32 {
-				wr = unsafe.Slice((*float32)(unsafe.Pointer(&w.Data[4*j*k])), k)
-			} else {
-				w.block(ks, row, k, j, 1, 0, k)
-			}
-			for i := 0; i < n; i++ {
-				dst[i*rows+j] = ks.dot(x[i*k:(i+1)*k], wr)
-			}
-		}
-	})
 }
 
 // packTokens writes the m rows of x ([m][k]) transposed into blocks of 32
