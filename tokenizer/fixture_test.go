@@ -229,3 +229,22 @@ func TestMetaChunkerPreservesIDs(t *testing.T) {
 	}
 	t.Logf("%d ids identical", len(chunked))
 }
+
+// TestShakespearePrompt: the prompt of the shakespeare_llama reference, whose
+// ids MANIFEST §7 lists as checked against Hugging Face tokenizers.
+func TestShakespearePrompt(t *testing.T) {
+	tok, err := Load(fixtures.Path(t, "hf/shakespeare_llama/tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "ROMEO:\nBut soft, what light?\nfunc main() {\n\tx := 1\n\treturn x\n}"
+	want := []int{1, 410, 461, 441, 446, 459, 441, 467, 13, 445, 323, 384, 431, 413, 432, 263, 415, 294, 278, 333, 415, 413, 450, 13,
+		431, 379, 429, 284, 412, 271, 489, 488, 410, 126, 13, 12, 444, 410, 467, 64, 410, 475, 13, 12, 276, 413, 425, 420, 416, 410, 444, 13, 128}
+	got, err := tok.EncodeBOS(text, BOSAuto)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("EncodeBOS = %v, %v\nwant %v", got, err, want)
+	}
+	if got := tok.Decode(want[1:]); got != text {
+		t.Errorf("Decode = %q, want %q", got, text)
+	}
+}
