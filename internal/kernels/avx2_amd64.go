@@ -24,6 +24,7 @@ func cvtF16F16C(dst *float32, src *byte, n int)
 var avx2Kernels = kernelSet{
 	name:     "avx2",
 	kernel:   kernelAVX2,
+	kernel16: kernelAVX2x16,
 	cvtBF16:  convertBF16AVX2,
 	cvtF16:   convertF16F16C,
 	prefetch: prefetchRows,
@@ -44,6 +45,11 @@ func kernelAVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *
 				unsafe.Add(a, r0*ar), ar, ap, (*float32)(unsafe.Add(unsafe.Pointer(b), 4*c0)), ldb, kc)
 		}
 	}
+}
+
+func kernelAVX2x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+	kernel6x16AVX2(acc, ldc, a, ar, ap, b, ldb, kc)
+	kernel6x16AVX2((*float32)(unsafe.Add(unsafe.Pointer(acc), 6*ldc)), ldc, unsafe.Add(a, 6*ar), ar, ap, b, ldb, kc)
 }
 
 func convertBF16AVX2(dst []float32, src []byte) {

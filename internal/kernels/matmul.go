@@ -76,7 +76,14 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	// every thread gets work.
 	nc := min(prm.nc, roundUp((rows+2*threads-1)/(2*threads), tileR))
 	ntasks := (rows + nc - 1) / nc
-	mc := min(prm.mc, roundUp(n, tileC))
+	// Token tile width: the full 32, or 16 for a handful of tokens (one
+	// token being decoded) so that less of the tile is padding. Both
+	// kernels compute each element with the same chain of operations.
+	tc, kernel := tileC, ks.kernel
+	if n <= tileC/2 {
+		tc, kernel = tileC/2, ks.kernel16
+	}
+	mc := min(prm.mc, roundUp(n, tc))
 	workers := min(threads, ntasks)
 	// One pooled arena per call: the packed tokens, then each worker's
 	// scratch. Every part is written before it is read.
@@ -109,8 +116,8 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 
 	for i0 := 0; i0 < n; i0 += mc {
 		m := min(mc, n-i0)
-		mp := roundUp(m, tileC)
-		packTokens(xt, x[i0*k:(i0+m)*k], m, mp, k, threads)
+		mp := roundUp(m, tc)
+		packTokens(xt, x[i0*k:(i0+m)*k], m, mp, tc, k, threads)
 		parallelTasks(ntasks, workers, func(wk, t int) {
 			s := &scratch[wk]
 			j0 := t * nc
@@ -144,10 +151,10 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 						p := (jb - j0) / tileR
 						pans[p].a, pans[p].ar = panelAt(s.panel[(jb-j0)*kl:], jb, kb, kl)
 					}
-					for ib := 0; ib < mp; ib += tileC {
+					for ib := 0; ib < mp; ib += tc {
 						for jb := j0; jb < j1; jb += tileR {
 							p := pans[(jb-j0)/tileR]
-							ks.kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tileC], 4*tileC, kl)
+							kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl)
 						}
 					}
 					continue
@@ -159,8 +166,8 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 						prefetch(j0, min(tileR, j1-j0), kb+kc)
 					}
 					a, ar := panelAt(s.panel, jb, kb, kl)
-					for ib := 0; ib < mp; ib += tileC {
-						ks.kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tileC], 4*tileC, kl)
+					for ib := 0; ib < mp; ib += tc {
+						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl)
 					}
 				}
 			}
@@ -174,29 +181,29 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	}
 }
 
-// packTokens writes the m rows of x ([m][k]) transposed into blocks of 32
-// tokens, xt[blk][p][c] = x[blk·32+c][p], zero-padded to mp tokens. The
+// packTokens writes the m rows of x ([m][k]) transposed into blocks of tc
+// tokens, xt[blk][p][c] = x[blk·tc+c][p], zero-padded to mp tokens. The
 // transpose goes 64 columns of x at a time so that the 64 output rows being
 // written stay in L1.
-func packTokens(xt, x []float32, m, mp, k, threads int) {
+func packTokens(xt, x []float32, m, mp, tc, k, threads int) {
 	if 2*m*k < 1<<18 {
 		threads = 1
 	}
 	const pb = 64
-	parallelTasks(mp/tileC, threads, func(_, blk int) {
-		out := xt[blk*tileC*k : (blk+1)*tileC*k]
-		c0 := blk * tileC
-		nv := min(tileC, m-c0)
-		if nv < tileC {
+	parallelTasks(mp/tc, threads, func(_, blk int) {
+		out := xt[blk*tc*k : (blk+1)*tc*k]
+		c0 := blk * tc
+		nv := min(tc, m-c0)
+		if nv < tc {
 			clear(out)
 		}
 		for p0 := 0; p0 < k; p0 += pb {
 			pl := min(pb, k-p0)
-			o := out[p0*tileC : (p0+pl)*tileC]
+			o := out[p0*tc : (p0+pl)*tc]
 			for c := 0; c < nv; c++ {
 				row := x[(c0+c)*k+p0 : (c0+c)*k+p0+pl]
 				for p, v := range row {
-					o[p*tileC+c] = v
+					o[p*tc+c] = v
 				}
 			}
 		}

@@ -26,10 +26,11 @@ type microkernel func(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintpt
 // kernelSet is one implementation of the inner loops: the portable Go code,
 // or assembly selected at run time from the CPU's features.
 type kernelSet struct {
-	name    string
-	kernel  microkernel
-	cvtBF16 func(dst []float32, src []byte) // len(dst) elements
-	cvtF16  func(dst []float32, src []byte)
+	name     string
+	kernel   microkernel
+	kernel16 microkernel                     // the same for a 12×16 tile (columns 0..15 only)
+	cvtBF16  func(dst []float32, src []byte) // len(dst) elements
+	cvtF16   func(dst []float32, src []byte)
 	// prefetch asks for rows×nbytes bytes at p (rows stride bytes apart)
 	// to be brought into cache; nil when not implemented.
 	prefetch  func(p unsafe.Pointer, stride uintptr, rows, nbytes int)
@@ -40,12 +41,29 @@ type kernelSet struct {
 
 // goKernels is the portable implementation, used where no assembly applies.
 var goKernels = kernelSet{
-	name:    "go",
-	kernel:  kernelGo,
-	cvtBF16: convertBF16Generic,
-	cvtF16:  convertF16Generic,
-	dot:     dotGo,
-	axpy:    axpyGo,
+	name:     "go",
+	kernel:   kernelGo,
+	kernel16: kernelGo16,
+	cvtBF16:  convertBF16Generic,
+	cvtF16:   convertF16Generic,
+	dot:      dotGo,
+	axpy:     axpyGo,
+}
+
+// kernelGo16 is kernelGo on a 12×16 tile.
+func kernelGo16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+	for r := 0; r < tileR; r++ {
+		row := (*[tileC / 2]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
+		t := *row
+		for p := 0; p < kc; p++ {
+			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
+			bv := (*[tileC / 2]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
+			for c := range t {
+				t[c] += av * bv[c]
+			}
+		}
+		*row = t
+	}
 }
 
 // kernelGo is the portable microkernel. (Addresses are formed only for

@@ -14,6 +14,9 @@ import (
 func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
 
 //go:noescape
+func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+
+//go:noescape
 func prefetchRows(p unsafe.Pointer, stride uintptr, rows, nbytes int)
 
 //go:noescape
@@ -33,6 +36,7 @@ func cvtF16AVX512(dst *float32, src *byte, n int)
 var avx512Kernels = kernelSet{
 	name:      "avx512",
 	kernel:    kernelAVX512,
+	kernel16:  kernelAVX512x16,
 	cvtBF16:   convertBF16AVX512,
 	cvtF16:    convertF16AVX512,
 	prefetch:  prefetchRows,

@@ -308,3 +308,99 @@ axpyloop:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+//
+// kernelAVX512 on a 12×16 tile (for a few tokens): Z4..Z15 hold row r in
+// Z(4+r), Z0 b's row p; each a[r][p] is broadcast from memory inside the
+// FMA (embedded broadcast).
+TEXT ·kernelAVX512x16(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), DI
+	MOVQ ldc+8(FP), DX
+	MOVQ a+16(FP), SI
+	MOVQ ar+24(FP), R8
+	MOVQ ap+32(FP), R12
+	MOVQ b+40(FP), BX
+	MOVQ ldb+48(FP), R13
+	MOVQ kc+56(FP), CX
+
+	MOVQ DI, AX
+	VMOVUPS (AX), Z4
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z5
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z6
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z7
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z8
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z9
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z10
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z11
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z12
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z13
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z14
+	ADDQ    DX, AX
+	VMOVUPS (AX), Z15
+
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	LEAQ (R10)(R8*4), R11
+
+	TESTQ CX, CX
+	JLE   store16
+
+loop16:
+	VMOVUPS (BX), Z0
+	ADDQ    R13, BX
+	VFMADD231PS.BCST (SI), Z0, Z4
+	VFMADD231PS.BCST (SI)(R8*1), Z0, Z5
+	VFMADD231PS.BCST (SI)(R8*2), Z0, Z6
+	VFMADD231PS.BCST (SI)(R9*1), Z0, Z7
+	VFMADD231PS.BCST (R10), Z0, Z8
+	VFMADD231PS.BCST (R10)(R8*1), Z0, Z9
+	VFMADD231PS.BCST (R10)(R8*2), Z0, Z10
+	VFMADD231PS.BCST (R10)(R9*1), Z0, Z11
+	VFMADD231PS.BCST (R11), Z0, Z12
+	VFMADD231PS.BCST (R11)(R8*1), Z0, Z13
+	VFMADD231PS.BCST (R11)(R8*2), Z0, Z14
+	VFMADD231PS.BCST (R11)(R9*1), Z0, Z15
+	ADDQ R12, SI
+	ADDQ R12, R10
+	ADDQ R12, R11
+	DECQ CX
+	JNZ  loop16
+
+store16:
+	MOVQ DI, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z5, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z6, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z7, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z8, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z9, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z10, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z11, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z12, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z13, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z14, (AX)
+	ADDQ    DX, AX
+	VMOVUPS Z15, (AX)
+	VZEROUPPER
+	RET
