@@ -14,6 +14,9 @@ import (
 func kernel6x16AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
 
 //go:noescape
+func kernel12x8AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+
+//go:noescape
 func cvtBF16AVX2(dst *float32, src *byte, n int)
 
 //go:noescape
@@ -25,6 +28,7 @@ var avx2Kernels = kernelSet{
 	name:     "avx2",
 	kernel:   kernelAVX2,
 	kernel16: kernelAVX2x16,
+	kernel8:  kernel12x8AVX2,
 	cvtBF16:  convertBF16AVX2,
 	cvtF16:   convertF16F16C,
 	prefetch: prefetchRows,

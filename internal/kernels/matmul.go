@@ -76,11 +76,14 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	// every thread gets work.
 	nc := min(prm.nc, roundUp((rows+2*threads-1)/(2*threads), tileR))
 	ntasks := (rows + nc - 1) / nc
-	// Token tile width: the full 32, or 16 for a handful of tokens (one
-	// token being decoded) so that less of the tile is padding. Both
+	// Token tile width: the full 32, or 16 or 8 for a handful of tokens
+	// (one token being decoded) so that less of the tile is padding. All
 	// kernels compute each element with the same chain of operations.
 	tc, kernel := tileC, ks.kernel
-	if n <= tileC/2 {
+	switch {
+	case n <= tileC/4:
+		tc, kernel = tileC/4, ks.kernel8
+	case n <= tileC/2:
 		tc, kernel = tileC/2, ks.kernel16
 	}
 	mc := min(prm.mc, roundUp(n, tc))

@@ -176,7 +176,7 @@ func TestMatMulTBatchInvariant(t *testing.T) {
 			x := randSlice(rng, n*cols)
 			full := make([]float32, n*rows)
 			matMulT(ks, full, x, n, w, 1)
-			for _, tc := range []struct{ i0, cnt, threads int }{{0, 1, 1}, {69, 1, 2}, {5, 3, 2}, {33, 37, 3}, {0, n, 2}} {
+			for _, tc := range []struct{ i0, cnt, threads int }{{0, 1, 1}, {69, 1, 2}, {5, 3, 2}, {10, 12, 2}, {33, 37, 3}, {0, n, 2}} {
 				part := make([]float32, tc.cnt*rows)
 				matMulT(ks, part, x[tc.i0*cols:(tc.i0+tc.cnt)*cols], tc.cnt, w, tc.threads)
 				for i := range part {

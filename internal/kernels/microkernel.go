@@ -29,6 +29,7 @@ type kernelSet struct {
 	name     string
 	kernel   microkernel
 	kernel16 microkernel                     // the same for a 12×16 tile (columns 0..15 only)
+	kernel8  microkernel                     // and for a 12×8 tile
 	cvtBF16  func(dst []float32, src []byte) // len(dst) elements
 	cvtF16   func(dst []float32, src []byte)
 	// prefetch asks for rows×nbytes bytes at p (rows stride bytes apart)
@@ -44,6 +45,7 @@ var goKernels = kernelSet{
 	name:     "go",
 	kernel:   kernelGo,
 	kernel16: kernelGo16,
+	kernel8:  kernelGo8,
 	cvtBF16:  convertBF16Generic,
 	cvtF16:   convertF16Generic,
 	dot:      dotGo,
@@ -58,6 +60,22 @@ func kernelGo16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *
 		for p := 0; p < kc; p++ {
 			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
 			bv := (*[tileC / 2]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
+			for c := range t {
+				t[c] += av * bv[c]
+			}
+		}
+		*row = t
+	}
+}
+
+// kernelGo8 is kernelGo on a 12×8 tile.
+func kernelGo8(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+	for r := 0; r < tileR; r++ {
+		row := (*[tileC / 4]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
+		t := *row
+		for p := 0; p < kc; p++ {
+			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
+			bv := (*[tileC / 4]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
 			for c := range t {
 				t[c] += av * bv[c]
 			}

@@ -37,6 +37,7 @@ var avx512Kernels = kernelSet{
 	name:      "avx512",
 	kernel:    kernelAVX512,
 	kernel16:  kernelAVX512x16,
+	kernel8:   kernel12x8AVX2, // AVX-512 CPUs have AVX2 and FMA
 	cvtBF16:   convertBF16AVX512,
 	cvtF16:    convertF16AVX512,
 	prefetch:  prefetchRows,
