@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +42,7 @@ peak resident set (mapped weights included).`,
 				return usagef("bench: --warmup %d, --repeat %d, --threads %d: want warmup ≥ 0, repeat ≥ 1, threads ≥ 0", warmup, repeat, threads)
 			}
 			start := time.Now()
-			m, ckpt, err := openModelForward(args[0], threads)
+			m, ckpt, err := sinkscope.Open(args[0], threads)
 			if err != nil {
 				return err
 			}

@@ -13,11 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/hooks"
-	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/loader"
-	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/olmo"
 	"github.com/sinkscope/sinkscope/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -55,7 +53,7 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 			if err != nil {
 				return usageError{err}
 			}
-			m, ckpt, err := openModelForward(args[0], threads)
+			m, ckpt, err := sinkscope.Open(args[0], threads)
 			if err != nil {
 				return err
 			}
@@ -275,33 +273,6 @@ func writeFileAtomically(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
-}
-
-// openModelForward opens a checkpoint directory (or cached org/name[@rev])
-// and builds its model, with threads for the forward pass (0: all cores).
-func openModelForward(arg string, threads int) (model.Model, *loader.Checkpoint, error) {
-	c, err := loader.Open(arg)
-	if err != nil {
-		return nil, nil, err
-	}
-	var m interface {
-		model.Model
-		SetThreads(int)
-	}
-	switch c.Config.Architecture {
-	case "LlamaForCausalLM", "MistralForCausalLM":
-		m, err = llama.New(c)
-	case "OlmoForCausalLM", "Olmo2ForCausalLM":
-		m, err = olmo.New(c)
-	default:
-		err = fmt.Errorf("%s: architecture %q has no forward pass here (want one of Llama, Mistral, OLMo, OLMo-2)", arg, c.Config.Architecture)
-	}
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	m.SetThreads(threads)
-	return m, c, nil
 }
 
 // modelInput returns the checkpoint's tokenizer (nil if it has none) and the

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/tokenizer"
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 			if err != nil {
 				return usageError{err}
 			}
-			m, ckpt, err := openModelForward(args[0], threads)
+			m, ckpt, err := sinkscope.Open(args[0], threads)
 			if err != nil {
 				return err
 			}
