@@ -11,10 +11,10 @@ import (
 // Implemented in avx2_amd64.s.
 
 //go:noescape
-func kernel6x16AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+func kernel6x16AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 
 //go:noescape
-func kernel12x8AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+func kernel12x8AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 
 //go:noescape
 func cvtBF16AVX2(dst *float32, src *byte, n int)
@@ -42,18 +42,18 @@ var avx2Kernels = kernelSet{
 // hasAVX2 is fixed at start-up (F16C comes with every AVX2 CPU).
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-func kernelAVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+func kernelAVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool) {
 	for r0 := uintptr(0); r0 < tileR; r0 += 6 {
 		for c0 := uintptr(0); c0 < tileC; c0 += 16 {
 			kernel6x16AVX2((*float32)(unsafe.Add(unsafe.Pointer(acc), r0*ldc+4*c0)), ldc,
-				unsafe.Add(a, r0*ar), ar, ap, (*float32)(unsafe.Add(unsafe.Pointer(b), 4*c0)), ldb, kc)
+				unsafe.Add(a, r0*ar), ar, ap, (*float32)(unsafe.Add(unsafe.Pointer(b), 4*c0)), ldb, kc, zero)
 		}
 	}
 }
 
-func kernelAVX2x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
-	kernel6x16AVX2(acc, ldc, a, ar, ap, b, ldb, kc)
-	kernel6x16AVX2((*float32)(unsafe.Add(unsafe.Pointer(acc), 6*ldc)), ldc, unsafe.Add(a, 6*ar), ar, ap, b, ldb, kc)
+func kernelAVX2x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool) {
+	kernel6x16AVX2(acc, ldc, a, ar, ap, b, ldb, kc, zero)
+	kernel6x16AVX2((*float32)(unsafe.Add(unsafe.Pointer(acc), 6*ldc)), ldc, unsafe.Add(a, 6*ar), ar, ap, b, ldb, kc, zero)
 }
 
 func convertBF16AVX2(dst []float32, src []byte) {

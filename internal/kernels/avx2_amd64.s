@@ -2,13 +2,13 @@
 
 #include "textflag.h"
 
-// func kernel6x16AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+// func kernel6x16AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 //
 // The AVX2+FMA quarter of the 12×32 tile update (see microkernel.go):
 // acc[r][c] += Σ_p a[r·ar + p·ap] · b[p·ldb + c] for r < 6, c < 16. With 16
 // vector registers: Y4..Y15 hold the 6×16 tile (row r in Y(4+2r), Y(5+2r)),
 // Y0/Y1 b's row p, Y2/Y3 a broadcast a[r][p].
-TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-65
 	MOVQ acc+0(FP), DI
 	MOVQ ldc+8(FP), DX
 	MOVQ a+16(FP), SI
@@ -18,6 +18,10 @@ TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ ldb+48(FP), R13
 	MOVQ kc+56(FP), CX
 
+	// The tile starts from acc, or from zero when zero is set.
+	MOVBLZX zero+64(FP), AX
+	TESTQ   AX, AX
+	JNZ     clear
 	MOVQ DI, AX
 	VMOVUPS (AX), Y4
 	VMOVUPS 32(AX), Y5
@@ -36,6 +40,23 @@ TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-64
 	ADDQ    DX, AX
 	VMOVUPS (AX), Y14
 	VMOVUPS 32(AX), Y15
+	JMP  ready
+
+clear:
+	VPXOR  Y4, Y4, Y4
+	VPXOR  Y5, Y5, Y5
+	VPXOR  Y6, Y6, Y6
+	VPXOR  Y7, Y7, Y7
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
+	VPXOR  Y10, Y10, Y10
+	VPXOR  Y11, Y11, Y11
+	VPXOR  Y12, Y12, Y12
+	VPXOR  Y13, Y13, Y13
+	VPXOR  Y14, Y14, Y14
+	VPXOR  Y15, Y15, Y15
+
+ready:
 
 	LEAQ (R8)(R8*2), R9   // 3·ar
 	LEAQ (SI)(R8*4), R10
@@ -138,12 +159,12 @@ f16done:
 	VZEROUPPER
 	RET
 
-// func kernel12x8AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+// func kernel12x8AVX2(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 //
 // The 12×32 tile update of microkernel.go on a 12×8 tile, for one to eight
 // tokens: Y4..Y15 hold row r in Y(4+r), Y0 b's row p, Y1/Y2 a broadcast
 // a[r][p]. AVX2+FMA, so every x86-64 kernel set can use it.
-TEXT ·kernel12x8AVX2(SB), NOSPLIT, $0-64
+TEXT ·kernel12x8AVX2(SB), NOSPLIT, $0-65
 	MOVQ acc+0(FP), DI
 	MOVQ ldc+8(FP), DX
 	MOVQ a+16(FP), SI
@@ -153,6 +174,10 @@ TEXT ·kernel12x8AVX2(SB), NOSPLIT, $0-64
 	MOVQ ldb+48(FP), R13
 	MOVQ kc+56(FP), CX
 
+	// The tile starts from acc, or from zero when zero is set.
+	MOVBLZX zero+64(FP), AX
+	TESTQ   AX, AX
+	JNZ     clear
 	MOVQ DI, AX
 	VMOVUPS (AX), Y4
 	ADDQ    DX, AX
@@ -177,6 +202,23 @@ TEXT ·kernel12x8AVX2(SB), NOSPLIT, $0-64
 	VMOVUPS (AX), Y14
 	ADDQ    DX, AX
 	VMOVUPS (AX), Y15
+	JMP  ready
+
+clear:
+	VPXOR  Y4, Y4, Y4
+	VPXOR  Y5, Y5, Y5
+	VPXOR  Y6, Y6, Y6
+	VPXOR  Y7, Y7, Y7
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
+	VPXOR  Y10, Y10, Y10
+	VPXOR  Y11, Y11, Y11
+	VPXOR  Y12, Y12, Y12
+	VPXOR  Y13, Y13, Y13
+	VPXOR  Y14, Y14, Y14
+	VPXOR  Y15, Y15, Y15
+
+ready:
 
 	LEAQ (R8)(R8*2), R9
 	LEAQ (SI)(R8*4), R10

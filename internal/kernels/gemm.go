@@ -96,11 +96,16 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 		s := &scr[wk]
 		i0, j0 := (t/nt)*mc, (t%nt)*nc
 		i1, j1 := min(i0+mc, m), min(j0+nc, n)
-		for i := i0; i < i1; i++ {
-			scaleRow(c[i*ldc+j0:i*ldc+j1], beta)
+		// With beta = 0 the first k block overwrites C (zero tiles);
+		// otherwise C is scaled first and accumulated into.
+		if beta != 0 {
+			for i := i0; i < i1; i++ {
+				scaleRow(c[i*ldc+j0:i*ldc+j1], beta)
+			}
 		}
 		for kb := 0; kb < k; kb += gKC {
 			kl := min(gKC, k-kb)
+			zero := kb == 0 && beta == 0
 			for ib := i0; ib < i1; ib += tileR {
 				nr := min(tileR, i1-ib)
 				var ap unsafe.Pointer
@@ -124,16 +129,18 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 						bptr, bs = &bp[jb*k+kb*tileC], 4*tileC
 					}
 					if nr == tileR && ncol == tileC {
-						ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl)
+						ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl, zero)
 						continue
 					}
 					// Ragged tile: work on a copy.
 					tile := s.tile
-					clear(tile)
-					for r := 0; r < nr; r++ {
-						copy(tile[r*tileC:r*tileC+ncol], c[(ib+r)*ldc+jb:])
+					if !zero {
+						clear(tile)
+						for r := 0; r < nr; r++ {
+							copy(tile[r*tileC:r*tileC+ncol], c[(ib+r)*ldc+jb:])
+						}
 					}
-					ks.kernel(&tile[0], 4*tileC, ap, ar, as, bptr, bs, kl)
+					ks.kernel(&tile[0], 4*tileC, ap, ar, as, bptr, bs, kl, zero)
 					for r := 0; r < nr; r++ {
 						copy(c[(ib+r)*ldc+jb:(ib+r)*ldc+jb+ncol], tile[r*tileC:])
 					}

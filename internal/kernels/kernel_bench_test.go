@@ -24,7 +24,7 @@ func BenchmarkMicrokernel(b *testing.B) {
 			}
 			cpu0 := cpuTime()
 			for b.Loop() {
-				ks.kernel(&acc[0], 4*tileC, unsafe.Pointer(&a[0]), 4*kc, 4, &bb[0], 4*tileC, kc)
+				ks.kernel(&acc[0], 4*tileC, unsafe.Pointer(&a[0]), 4*kc, 4, &bb[0], 4*tileC, kc, false)
 			}
 			flops := 2 * float64(tileR*tileC*kc)
 			reportGFLOPS(b, flops, cpuTime()-cpu0)

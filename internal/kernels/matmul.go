@@ -125,8 +125,7 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 			s := &scratch[wk]
 			j0 := t * nc
 			j1 := min(j0+nc, rows)
-			ctile := s.ctile[:nc*mp]
-			clear(ctile)
+			ctile := s.ctile[:nc*mp] // the first k block writes every element
 			// panelAt returns the a-side pointer and row stride of the
 			// 12-row weight panel at jb for the k block [kb, kb+kl),
 			// converting it into buf (row stride kl) unless it can be
@@ -157,7 +156,7 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 					for ib := 0; ib < mp; ib += tc {
 						for jb := j0; jb < j1; jb += tileR {
 							p := pans[(jb-j0)/tileR]
-							kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl)
+							kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
 						}
 					}
 					continue
@@ -170,7 +169,7 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 					}
 					a, ar := panelAt(s.panel, jb, kb, kl)
 					for ib := 0; ib < mp; ib += tc {
-						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl)
+						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
 					}
 				}
 			}

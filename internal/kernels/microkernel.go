@@ -5,8 +5,10 @@ import "unsafe"
 // The blocked products (MatMulT, Gemm) are built on one microkernel that
 // updates a tile of 12 rows × 32 columns held in registers:
 //
-//	acc[r][c] += Σ_{p<kc} a[r][p] · b[p][c]     r < tileR, c < tileC
+//	acc[r][c] = acc[r][c] + Σ_{p<kc} a[r][p] · b[p][c]     r < tileR, c < tileC
 //
+// (with acc[r][c] taken as 0 when zero is set: a first k block needs no
+// cleared tile),
 // The a side is read one scalar at a time (broadcast), at byte offset
 // r·ar + p·ap from its base, so the same kernel reads a panel whose rows are
 // contiguous in p (ap = 4) or a transposed operand (ar = 4). The b side is
@@ -21,7 +23,7 @@ const (
 //
 // a is an unsafe.Pointer because it may point straight into the bytes of
 // an f32 weight, which need not be 4-byte aligned.
-type microkernel func(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+type microkernel func(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 
 // kernelSet is one implementation of the inner loops: the portable Go code,
 // or assembly selected at run time from the CPU's features.
@@ -53,10 +55,13 @@ var goKernels = kernelSet{
 }
 
 // kernelGo16 is kernelGo on a 12×16 tile.
-func kernelGo16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+func kernelGo16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool) {
 	for r := 0; r < tileR; r++ {
 		row := (*[tileC / 2]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
 		t := *row
+		if zero {
+			clear(t[:])
+		}
 		for p := 0; p < kc; p++ {
 			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
 			bv := (*[tileC / 2]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
@@ -69,10 +74,13 @@ func kernelGo16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *
 }
 
 // kernelGo8 is kernelGo on a 12×8 tile.
-func kernelGo8(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+func kernelGo8(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool) {
 	for r := 0; r < tileR; r++ {
 		row := (*[tileC / 4]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
 		t := *row
+		if zero {
+			clear(t[:])
+		}
 		for p := 0; p < kc; p++ {
 			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
 			bv := (*[tileC / 4]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))
@@ -86,10 +94,13 @@ func kernelGo8(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *f
 
 // kernelGo is the portable microkernel. (Addresses are formed only for
 // elements that are read, as checkptr requires.)
-func kernelGo(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int) {
+func kernelGo(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool) {
 	for r := 0; r < tileR; r++ {
 		row := (*[tileC]float32)(unsafe.Add(unsafe.Pointer(acc), uintptr(r)*ldc))
 		t := *row
+		if zero {
+			clear(t[:])
+		}
 		for p := 0; p < kc; p++ {
 			av := *(*float32)(unsafe.Add(a, uintptr(r)*ar+uintptr(p)*ap))
 			bv := (*[tileC]float32)(unsafe.Add(unsafe.Pointer(b), uintptr(p)*ldb))

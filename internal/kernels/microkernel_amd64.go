@@ -11,10 +11,10 @@ import (
 // Implemented in microkernel_amd64.s.
 
 //go:noescape
-func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 
 //go:noescape
-func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 
 //go:noescape
 func prefetchRows(p unsafe.Pointer, stride uintptr, rows, nbytes int)

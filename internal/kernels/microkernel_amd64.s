@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func kernelAVX512(acc *float32, ldc uintptr, a *float32, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+// func kernelAVX512(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 //
 // acc[r][c] += Σ_p a[r·ar + p·ap] · b[p·ldb + c] for r < 12, c < 32 (byte
 // offsets). Registers: Z4..Z27 hold the 12×32 tile (row r in Z(4+2r) and
@@ -10,7 +10,7 @@
 // Each step of p is 2 vector loads, 12 broadcasts and 24 FMAs (12 cycles
 // on two 512-bit FMA ports). The a rows are addressed from three bases
 // (rows 0-3, 4-7, 8-11) with index registers ar and 3·ar.
-TEXT ·kernelAVX512(SB), NOSPLIT, $0-64
+TEXT ·kernelAVX512(SB), NOSPLIT, $0-65
 	MOVQ acc+0(FP), DI
 	MOVQ ldc+8(FP), DX
 	MOVQ a+16(FP), SI
@@ -21,6 +21,10 @@ TEXT ·kernelAVX512(SB), NOSPLIT, $0-64
 	MOVQ kc+56(FP), CX
 
 	// Load the tile.
+	// The tile starts from acc, or from zero when zero is set.
+	MOVBLZX zero+64(FP), AX
+	TESTQ   AX, AX
+	JNZ     clear
 	MOVQ DI, AX
 	VMOVUPS (AX), Z4
 	VMOVUPS 64(AX), Z5
@@ -57,6 +61,35 @@ TEXT ·kernelAVX512(SB), NOSPLIT, $0-64
 	ADDQ    DX, AX
 	VMOVUPS (AX), Z26
 	VMOVUPS 64(AX), Z27
+	JMP  ready
+
+clear:
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+ready:
 
 	LEAQ (R8)(R8*2), R9   // 3·ar
 	LEAQ (SI)(R8*4), R10  // row 4
@@ -309,12 +342,12 @@ axpydone:
 	VZEROUPPER
 	RET
 
-// func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int)
+// func kernelAVX512x16(acc *float32, ldc uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, ldb uintptr, kc int, zero bool)
 //
 // kernelAVX512 on a 12×16 tile (for a few tokens): Z4..Z15 hold row r in
 // Z(4+r), Z0 b's row p; each a[r][p] is broadcast from memory inside the
 // FMA (embedded broadcast).
-TEXT ·kernelAVX512x16(SB), NOSPLIT, $0-64
+TEXT ·kernelAVX512x16(SB), NOSPLIT, $0-65
 	MOVQ acc+0(FP), DI
 	MOVQ ldc+8(FP), DX
 	MOVQ a+16(FP), SI
@@ -324,6 +357,10 @@ TEXT ·kernelAVX512x16(SB), NOSPLIT, $0-64
 	MOVQ ldb+48(FP), R13
 	MOVQ kc+56(FP), CX
 
+	// The tile starts from acc, or from zero when zero is set.
+	MOVBLZX zero+64(FP), AX
+	TESTQ   AX, AX
+	JNZ     clear
 	MOVQ DI, AX
 	VMOVUPS (AX), Z4
 	ADDQ    DX, AX
@@ -348,6 +385,23 @@ TEXT ·kernelAVX512x16(SB), NOSPLIT, $0-64
 	VMOVUPS (AX), Z14
 	ADDQ    DX, AX
 	VMOVUPS (AX), Z15
+	JMP  ready
+
+clear:
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+ready:
 
 	LEAQ (R8)(R8*2), R9
 	LEAQ (SI)(R8*4), R10
