@@ -2,6 +2,7 @@ package kernels_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/sinkscope/sinkscope/internal/kernels"
 )
@@ -33,4 +34,22 @@ func ExampleF32ToBF16() {
 	h := kernels.F32ToBF16(1.00390625) // 1 + 2⁻⁸: a tie, rounds to even
 	fmt.Printf("%#04x %v\n", h, kernels.BF16ToF32(h))
 	// Output: 0x3f80 1
+}
+
+func ExampleGemm() {
+	// C = A·Bᵀ for A [2][3] and B [2][3] (B transposed), plus 10·I via beta.
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{1, 0, 0, 0, 1, 1}
+	c := []float32{1, 0, 0, 1}
+	kernels.Gemm(false, true, 2, 2, 3, 1, a, 3, b, 3, 10, c, 2, 1)
+	fmt.Println(c)
+	// Output: [11 5 4 21]
+}
+
+func ExampleSoftmax() {
+	inf := float32(math.Inf(-1))
+	scores := []float32{0, float32(math.Ln2), inf} // a masked key last
+	kernels.Softmax(scores)
+	fmt.Printf("%.4f\n", scores)
+	// Output: [0.3333 0.6667 0.0000]
 }
