@@ -43,14 +43,14 @@ func BenchmarkMatMulTParams(b *testing.B) {
 	dst := make([]float32, n*rows)
 	params := []mtParams{
 		{kc: 256, mc: 256, nc: 96},
-		{kc: 256, mc: 256, nc: 96, tokensInner: true},
+		{kc: 128, mc: 256, nc: 96},
 		{kc: 512, mc: 256, nc: 96},
 		{kc: 512, mc: 128, nc: 96},
 		{kc: 384, mc: 256, nc: 48},
 	}
 	for round := 0; round < 3; round++ {
 		for _, prm := range params {
-			b.Run(fmt.Sprintf("kc%d_mc%d_nc%d_inner%v/r%d", prm.kc, prm.mc, prm.nc, prm.tokensInner, round), func(b *testing.B) {
+			b.Run(fmt.Sprintf("kc%d_mc%d_nc%d/r%d", prm.kc, prm.mc, prm.nc, round), func(b *testing.B) {
 				cpu0 := cpuTime()
 				for b.Loop() {
 					matMulTParams(bestKernels(), prm, dst, x, n, w, 1)

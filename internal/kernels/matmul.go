@@ -12,8 +12,6 @@ const (
 	mtKC = 256 // k block: a 12×mtKC panel (12 KiB) stays in L1
 	mtMC = 256 // tokens per pass: packed [mtKC][mtMC] x block (256 KiB) in L2
 	mtNC = 96  // weight rows per task (a multiple of tileR)
-
-	mtNCMax = 384 // largest nc the parameter sweeps use
 )
 
 // MatMulT computes dst = x · wᵀ: dst is [n][w.Rows], x is [n][w.Cols].
@@ -30,7 +28,7 @@ func MatMulT(dst, x []float32, n int, w Weight, threads int) {
 
 // mtScratch is one worker's buffers.
 type mtScratch struct {
-	panel []float32 // [nc][kc] converted weights
+	panel []float32 // [tileR][kc] converted weights
 	ctile []float32 // [nc][mp] result tile, transposed
 }
 
@@ -38,11 +36,6 @@ type mtScratch struct {
 // benchmarks compare others).
 type mtParams struct {
 	kc, mc, nc int
-	// tokensInner: for each k block, convert the task's whole weight block
-	// first, then loop tokens outside and weight panels inside (the 32-token
-	// panel stays in L1, weight panels come from L2); otherwise weight panels
-	// outside, token panels streamed from L2 inside.
-	tokensInner bool
 	// copyF32 converts (copies) f32 weight panels like the other dtypes
 	// instead of reading them in place.
 	copyF32 bool
@@ -90,15 +83,15 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	workers := min(threads, ntasks)
 	// One pooled arena per call: the packed tokens, then each worker's
 	// scratch. Every part is written before it is read.
-	arena := getArena(mc*k + workers*(nc*kc+nc*mc))
+	arena := getArena(mc*k + workers*(tileR*kc+nc*mc))
 	defer putArena(arena)
 	buf := *arena
-	xt := buf[:mc*k] // [mc/32][k][32] packed tokens
+	xt := buf[:mc*k] // [mc/tc][k][tc] packed tokens
 	buf = buf[mc*k:]
 	scratch := make([]mtScratch, workers)
 	for i := range scratch {
-		scratch[i] = mtScratch{panel: buf[:nc*kc], ctile: buf[nc*kc : nc*kc+nc*mc]}
-		buf = buf[nc*kc+nc*mc:]
+		scratch[i] = mtScratch{panel: buf[:tileR*kc], ctile: buf[tileR*kc : tileR*kc+nc*mc]}
+		buf = buf[tileR*kc+nc*mc:]
 	}
 	// With f32 weights the kernel can broadcast straight from the weight
 	// bytes (the assembly kernels do not care about alignment).
@@ -129,7 +122,9 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 			// panelAt returns the a-side pointer and row stride of the
 			// 12-row weight panel at jb for the k block [kb, kb+kl),
 			// converting it into buf (row stride kl) unless it can be
-			// read in place.
+			// read in place. (Swapping the loops, to keep a token panel in
+			// L1 and stream converted weight panels from L2 instead, measured
+			// no faster.)
 			panelAt := func(buf []float32, jb, kb, kl int) (unsafe.Pointer, uintptr) {
 				nr := min(tileR, j1-jb)
 				if wdirect != nil && nr == tileR {
@@ -141,26 +136,6 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 			}
 			for kb := 0; kb < k; kb += kc {
 				kl := min(kc, k-kb)
-				if prm.tokensInner {
-					// Whole weight block first, then tokens outside.
-					prefetch(j0, j1-j0, kb+kc)
-					type pan struct {
-						a  unsafe.Pointer
-						ar uintptr
-					}
-					var pans [mtNCMax / tileR]pan
-					for jb := j0; jb < j1; jb += tileR {
-						p := (jb - j0) / tileR
-						pans[p].a, pans[p].ar = panelAt(s.panel[(jb-j0)*kl:], jb, kb, kl)
-					}
-					for ib := 0; ib < mp; ib += tc {
-						for jb := j0; jb < j1; jb += tileR {
-							p := pans[(jb-j0)/tileR]
-							kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), p.a, p.ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
-						}
-					}
-					continue
-				}
 				for jb := j0; jb < j1; jb += tileR {
 					if jb+tileR < j1 {
 						prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb)

@@ -119,15 +119,15 @@ func TestWeightRow(t *testing.T) {
 }
 
 // TestMatMulTBlocking runs the blocking variants the benchmarks compare
-// (other k blocks, token-inner loop order, small token chunks so that several
+// (other k blocks, copied f32 panels, small token chunks so that several
 // passes over x happen) against the default.
 func TestMatMulTBlocking(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 11))
 	const n, rows, cols = 70, 50, 300
 	params := []mtParams{
-		{kc: 128, mc: 32, nc: 24, tokensInner: true},
+		{kc: 128, mc: 32, nc: 24, copyF32: true},
 		{kc: 64, mc: 64, nc: 12},
-		{kc: 512, mc: 256, nc: 96, tokensInner: true},
+		{kc: 512, mc: 256, nc: 96},
 	}
 	for _, dt := range []DType{F32, BF16} {
 		w, _ := randWeight(rng, dt, rows, cols)
