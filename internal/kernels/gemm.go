@@ -18,6 +18,8 @@ const (
 // op(A) is [m][k] (A is [m][lda≥k], or [k][lda≥m] when transA) and op(B) is
 // [k][n] (B is [k][ldb≥n], or [n][ldb≥k] when transB). As in BLAS, beta = 0
 // overwrites C without reading it. threads ≤ 0 uses GOMAXPROCS goroutines.
+// C must not overlap A or B. As with MatMulT, an element of C does not depend
+// on m, n or threads, only on its row of op(A) and column of op(B).
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, threads int) {
 	gemm(bestKernels(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)

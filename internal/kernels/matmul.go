@@ -18,10 +18,11 @@ const (
 // Weights are read in their stored dtype and converted in small panels; no
 // float32 copy of w is made. threads ≤ 0 uses GOMAXPROCS goroutines.
 //
-// Every output element is the same chain of float32 multiply-adds over k in
-// the same order whatever n and threads are, so a token's row of dst does
-// not depend on which other tokens are in x (a one-token call gives the
-// bits of a full-sequence call) nor on the thread count.
+// On a given CPU, every output element is the same chain of float32
+// multiply-adds over k in the same order whatever n and threads are, so a
+// token's row of dst does not depend on which other tokens are in x (a
+// one-token call gives the bits of a full-sequence call) nor on the thread
+// count.
 func MatMulT(dst, x []float32, n int, w Weight, threads int) {
 	matMulT(bestKernels(), dst, x, n, w, threads)
 }
