@@ -188,3 +188,76 @@ func TestMatMulTBatchInvariant(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelsAgreeRandomShapes cross-checks every kernel set against the
+// portable Go path on random shapes (ragged in every dimension, all dtypes,
+// random transposes), within the float32 summation bound k·2⁻²³·Σ|terms|
+// taken twice (both sides round).
+func TestKernelsAgreeRandomShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 17))
+	rounds := 40
+	if testing.Short() {
+		rounds = 10
+	}
+	for round := 0; round < rounds; round++ {
+		n, rows, cols := 1+rng.IntN(90), 1+rng.IntN(80), 1+rng.IntN(600)
+		dt := []DType{F32, F16, BF16}[rng.IntN(3)]
+		w, wv := randWeight(rng, dt, rows, cols)
+		x := randSlice(rng, n*cols)
+		want := make([]float32, n*rows)
+		matMulT(&goKernels, want, x, n, w, 1)
+		abs := make([]float64, n*rows)
+		for i := 0; i < n; i++ {
+			for j := 0; j < rows; j++ {
+				for p := 0; p < cols; p++ {
+					abs[i*rows+j] += math.Abs(float64(x[i*cols+p]) * float64(wv[j*cols+p]))
+				}
+			}
+		}
+		for _, ks := range allKernels()[1:] {
+			got := make([]float32, n*rows)
+			matMulT(ks, got, x, n, w, 1+rng.IntN(3))
+			for i := range got {
+				tol := 2 * float64(cols) * math.Ldexp(1, -23) * abs[i]
+				if d := math.Abs(float64(got[i] - want[i])); d > tol {
+					t.Fatalf("MatMulT %s %v n=%d rows=%d cols=%d: element %d = %v, go %v", ks.name, dt, n, rows, cols, i, got[i], want[i])
+				}
+			}
+		}
+
+		// Gemm on the same operands: x as A, the weight values as B.
+		ta, tb := rng.IntN(2) == 1, rng.IntN(2) == 1
+		m, nn, k := n, rows, cols
+		a, lda := x, k
+		if ta {
+			a, lda = transpose(x, m, k), m
+		}
+		b, ldb := transpose(wv, nn, k), nn
+		if tb {
+			b, ldb = wv, k
+		}
+		gwant := make([]float32, m*nn)
+		gemm(&goKernels, ta, tb, m, nn, k, 1, a, lda, b, ldb, 0, gwant, nn, 1)
+		for _, ks := range allKernels()[1:] {
+			got := make([]float32, m*nn)
+			gemm(ks, ta, tb, m, nn, k, 1, a, lda, b, ldb, 0, got, nn, 1+rng.IntN(3))
+			for i := range got {
+				tol := 2 * float64(k) * math.Ldexp(1, -23) * abs[i]
+				if d := math.Abs(float64(got[i] - gwant[i])); d > tol {
+					t.Fatalf("Gemm %s tA=%v tB=%v m=%d n=%d k=%d: element %d = %v, go %v", ks.name, ta, tb, m, nn, k, i, got[i], gwant[i])
+				}
+			}
+		}
+	}
+}
+
+// transpose returns the [cols][rows] transpose of the row-major s.
+func transpose(s []float32, rows, cols int) []float32 {
+	t := make([]float32, len(s))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			t[c*rows+r] = s[r*cols+c]
+		}
+	}
+	return t
+}
