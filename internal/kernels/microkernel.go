@@ -7,8 +7,9 @@ import "unsafe"
 //
 //	acc[r][c] = acc[r][c] + Σ_{p<kc} a[r][p] · b[p][c]     r < tileR, c < tileC
 //
-// (with acc[r][c] taken as 0 when zero is set: a first k block needs no
-// cleared tile),
+// with acc[r][c] taken as 0 when zero is set (a first k block needs no
+// cleared tile).
+//
 // The a side is read one scalar at a time (broadcast), at byte offset
 // r·ar + p·ap from its base, so the same kernel reads a panel whose rows are
 // contiguous in p (ap = 4) or a transposed operand (ar = 4). The b side is
