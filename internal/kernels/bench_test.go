@@ -51,6 +51,9 @@ func BenchmarkGemm(b *testing.B) {
 		{"gradW_TN_64x64x16384", true, false, 64, 64, 16384},
 		{"scores_NT_256x256x64", false, true, 256, 256, 64},
 		{"av_NN_256x64x256", false, false, 256, 64, 256},
+		{"seq_NN_256x64x64", false, false, 256, 64, 64},
+		{"seq_NT_256x64x64", false, true, 256, 64, 64},
+		{"seqW_TN_64x64x256", true, false, 64, 64, 256},
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, sh := range shapes {

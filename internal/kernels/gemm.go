@@ -22,6 +22,10 @@ const (
 // on m, n or threads, only on its row of op(A) and column of op(B).
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, threads int) {
+	threads = numThreads(threads)
+	if 2*m*n*k < serialFlops {
+		threads = 1
+	}
 	gemm(bestKernels(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads)
 }
 
@@ -50,9 +54,6 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 		b = b[:(k-1)*ldb+n]
 	}
 	threads = numThreads(threads)
-	if 2*m*n*k < 1<<21 {
-		threads = 1
-	}
 
 	// op(B) as 32-column blocks. A block is read in place when B is not
 	// transposed, alpha is 1 and the block is full; otherwise it is packed

@@ -24,6 +24,10 @@ const (
 // one-token call gives the bits of a full-sequence call) nor on the thread
 // count.
 func MatMulT(dst, x []float32, n int, w Weight, threads int) {
+	threads = numThreads(threads)
+	if 2*n*w.Rows*w.Cols < serialFlops {
+		threads = 1
+	}
 	matMulT(bestKernels(), dst, x, n, w, threads)
 }
 
@@ -61,9 +65,6 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	x = x[:n*k]
 	_ = w.Data[rows*k*w.DType.Size()-1]
 	threads = numThreads(threads)
-	if 2*n*rows*k < 1<<20 {
-		threads = 1 // not worth starting goroutines
-	}
 	kc := prm.kc
 
 	// Weight rows per task: smaller tasks when there are few rows, so that

@@ -27,6 +27,12 @@ func getArena(n int) *[]float32 {
 // putArena returns a buffer from getArena to the pool.
 func putArena(b *[]float32) { arenas.Put(b) }
 
+// serialFlops is the size of product (in flops) below which MatMulT and
+// Gemm stay on the calling goroutine: about 25 µs of work, where handing
+// half of it to another goroutine gains little on an idle machine and loses
+// when the other core is busy.
+const serialFlops = 1 << 22
+
 // numThreads resolves a threads argument: ≤ 0 means GOMAXPROCS.
 func numThreads(threads int) int {
 	if threads <= 0 {
