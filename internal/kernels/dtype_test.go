@@ -251,3 +251,36 @@ func TestDTypeSizeString(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertKernelsExhaustive widens every 16-bit pattern with every
+// kernel set's vector conversion and compares with the scalar functions
+// (bit for bit; NaNs need only stay NaNs, as hardware may quiet them).
+func TestConvertKernelsExhaustive(t *testing.T) {
+	src := make([]byte, 2*(1<<16)+2) // one extra element: an odd length leaves a tail
+	for h := 0; h < 1<<16; h++ {
+		binary.LittleEndian.PutUint16(src[2*h:], uint16(h))
+	}
+	binary.LittleEndian.PutUint16(src[2<<16:], 0x3c00)
+	dst := make([]float32, 1<<16+1)
+	for _, ks := range allKernels() {
+		for _, c := range []struct {
+			name   string
+			cvt    func([]float32, []byte)
+			scalar func(uint16) float32
+		}{{"bf16", ks.cvtBF16, BF16ToF32}, {"f16", ks.cvtF16, F16ToF32}} {
+			c.cvt(dst, src)
+			for i, got := range dst {
+				want := c.scalar(binary.LittleEndian.Uint16(src[2*i:]))
+				if want != want {
+					if got == got {
+						t.Fatalf("%s %s: element %d (%#04x) = %v, want NaN", ks.name, c.name, i, i, got)
+					}
+					continue
+				}
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%s %s: element %d = %v, want %v", ks.name, c.name, i, got, want)
+				}
+			}
+		}
+	}
+}
