@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -148,14 +149,14 @@ func (d *dumpResult) writeJSON(w io.Writer) error {
 		bw.WriteString(strconv.Itoa(id))
 	}
 	bw.WriteString(`],"model":`)
-	bw.WriteString(strconv.Quote(d.model))
+	bw.WriteString(jsonText(d.model))
 	bw.WriteString(`,"tensors":{`)
 	for i, name := range d.sortedNames() {
 		t := d.byName(name)
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		bw.WriteString(strconv.Quote(name))
+		bw.WriteString(jsonText(name))
 		bw.WriteString(`:{"data":[`)
 		for j, v := range t.Data {
 			if j > 0 {
@@ -186,12 +187,22 @@ func (d *dumpResult) writeJSON(w io.Writer) error {
 			if i > 0 {
 				bw.WriteByte(',')
 			}
-			bw.WriteString(jsonValue(s))
+			bw.WriteString(jsonText(s))
 		}
 		bw.WriteByte(']')
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// jsonText returns s as a JSON string, with <, > and & left as they are
+// (token strings such as "<s>" stay readable).
+func jsonText(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // writeNPZ writes a zip (stored, not compressed) of NAME.npy files, which

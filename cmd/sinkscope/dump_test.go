@@ -52,6 +52,9 @@ func TestDumpJSON(t *testing.T) {
 	if !regexp.MustCompile(`^\{"input_ids":.*,"model":.*,"tensors":\{"blocks\.0\.attn\.hook_pattern":\{"data":\[`).Match(out) {
 		t.Errorf("keys not in sorted order: %.120s", out)
 	}
+	if !bytes.HasSuffix(out, []byte(`"tokens":["<s>","▁Once","▁upon","▁a","▁time"]}`+"\n")) {
+		t.Errorf("tokens not written as plain JSON strings: ...%s", out[max(0, len(out)-80):])
+	}
 	const T, H, KV, dh, d_model, V = 5, 8, 4, 8, 64, 512
 	if !slices.Equal(d.InputIDs, []int{1, 403, 407, 261, 378}) || len(d.Tokens) != T || d.Tokens[0] != "<s>" || d.Model != ckpt {
 		t.Errorf("input_ids %v, tokens %q, model %q", d.InputIDs, d.Tokens, d.Model)
