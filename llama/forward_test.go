@@ -1,6 +1,7 @@
 package llama_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,5 +144,32 @@ func TestExtend(t *testing.T) {
 				t.Errorf("extending by an out-of-vocabulary token: error %v, state length %d", err, st.Len())
 			}
 		})
+	}
+}
+
+// TestConcurrentForward checks that concurrent forward passes on one model
+// give the same logits as a lone one (run with -race to check for races).
+func TestConcurrentForward(t *testing.T) {
+	m, _ := open(t, fixtures.Path(t, "hf/stories260K_hf"))
+	var hs hooks.Set // read-only once built, so it may be shared
+	hs.Add(hooks.At(1, hooks.Pattern), func(hooks.Point, hooks.Tensor) {})
+	want, err := m.Forward(storiesIDs, &hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			got, err := m.Forward(storiesIDs, &hs)
+			if err == nil && maxAbsDiff(got, want) != 0 {
+				err = fmt.Errorf("concurrent logits differ by %g", maxAbsDiff(got, want))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
