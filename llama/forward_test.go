@@ -103,8 +103,10 @@ func TestNewWrongArchitecture(t *testing.T) {
 
 // TestExtend checks the KV cache: extending a state by a prefix and then one
 // token at a time gives, at every position, the logits of one Forward over
-// the whole sequence (the same products over the same keys; 1e-5 covers
-// summation-order differences in the matrix kernels).
+// the whole sequence. The products are the same, but the matrix kernels may
+// sum in another order for one row than for many, so logits of magnitude ~10
+// may differ by a few float32 ulps; 1e-4 is the tolerance used against the
+// reference implementations.
 func TestExtend(t *testing.T) {
 	for _, ckpt := range []string{"hf/stories260K_hf", "hf/olmo2_tiny_bf16", "hf/olmo_tiny"} {
 		t.Run(ckpt, func(t *testing.T) {
@@ -136,7 +138,7 @@ func TestExtend(t *testing.T) {
 				t.Errorf("state holds %d tokens, want %d", st.Len(), len(ids))
 			}
 			for i := range ids {
-				if d := maxAbsDiff(got[i*V:(i+1)*V], want[i*V:(i+1)*V]); d > 1e-5 {
+				if d := maxAbsDiff(got[i*V:(i+1)*V], want[i*V:(i+1)*V]); d > 1e-4 {
 					t.Errorf("position %d: incremental logits differ from Forward by %.3g", i, d)
 				}
 			}

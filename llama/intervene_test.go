@@ -151,8 +151,10 @@ func TestAttentionPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Same products in the same order; only the padding of masked keys differs.
-	if d := maxAbsDiff(blocked, full); d > 1e-6 {
-		t.Errorf("blocked and full attention differ by %.3g on logits (> 1e-6)", d)
+	// Same products; the matrix kernel may order sums differently for the
+	// two shapes (a few float32 ulps on logits of ~10), while a masking or
+	// indexing mistake would change logits by far more than 1e-5.
+	if d := maxAbsDiff(blocked, full); d > 1e-5 {
+		t.Errorf("blocked and full attention differ by %.3g on logits (> 1e-5)", d)
 	}
 }
