@@ -34,6 +34,7 @@ var avx2Kernels = kernelSet{
 	prefetch: prefetchRows,
 	dot:      dotGo,
 	axpy:     axpyGo,
+	softmax:  softmaxGo,
 	// The kernel reads weights with unaligned loads, so f32 weights can be
 	// used in place.
 	directF32: true,

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -89,5 +90,30 @@ func reportGFLOPS(b *testing.B, flops float64, cpu time.Duration) {
 	b.ReportMetric(total/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	if cpu > 0 {
 		b.ReportMetric(total/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+	}
+}
+
+// BenchmarkSoftmax measures one attention row of 4096 scores, the second
+// half masked (-Inf) as in causal attention; the row is restored from a
+// template by a copy each time.
+func BenchmarkSoftmax(b *testing.B) {
+	const n = 4096
+	tmpl := make([]float32, n)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range tmpl {
+		tmpl[i] = float32(rng.NormFloat64() * 4)
+		if i >= n/2 {
+			tmpl[i] = float32(math.Inf(-1))
+		}
+	}
+	x := make([]float32, n)
+	for _, ks := range allKernels() {
+		b.Run(ks.name, func(b *testing.B) {
+			for b.Loop() {
+				copy(x, tmpl)
+				ks.softmax(x)
+			}
+			b.ReportMetric(float64(n/2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gexp/s")
+		})
 	}
 }

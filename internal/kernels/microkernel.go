@@ -40,7 +40,8 @@ type kernelSet struct {
 	prefetch  func(p unsafe.Pointer, stride uintptr, rows, nbytes int)
 	dot       func(a, b []float32) float32        // Σ a[i]·b[i], len(a) terms
 	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
-	directF32 bool                                // kernel may read unaligned f32 weight bytes
+	softmax   func(x []float32)
+	directF32 bool // kernel may read unaligned f32 weight bytes
 }
 
 // goKernels is the portable implementation, used where no assembly applies.
@@ -53,6 +54,7 @@ var goKernels = kernelSet{
 	cvtF16:   convertF16Generic,
 	dot:      dotGo,
 	axpy:     axpyGo,
+	softmax:  softmaxGo,
 }
 
 // kernelGo16 is kernelGo on a 12×16 tile.

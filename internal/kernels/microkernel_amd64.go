@@ -43,6 +43,7 @@ var avx512Kernels = kernelSet{
 	prefetch:  prefetchRows,
 	dot:       dotAVX512Slices,
 	axpy:      axpyAVX512Slices,
+	softmax:   softmaxAVX512,
 	directF32: true,
 }
 

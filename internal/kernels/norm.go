@@ -7,7 +7,9 @@ import (
 // Softmax replaces x by softmax(x) in place: max-subtracted exponentials
 // divided by their float32 sum. -Inf entries (masked positions) become 0; a
 // row that is entirely -Inf becomes all zeros (torch would give NaN).
-func Softmax(x []float32) {
+func Softmax(x []float32) { bestKernels().softmax(x) }
+
+func softmaxGo(x []float32) {
 	if len(x) == 0 {
 		return
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -36,6 +37,84 @@ func TestSoftmax(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSoftmaxKernels runs every implementation on rows long enough for the
+// vector code (masked entries, a wide range of scores, ragged lengths)
+// against a float64 softmax: each probability within 4 ulp of exp plus the
+// float32 sum's relative bound n·2⁻²⁴.
+func TestSoftmaxKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 23))
+	inf := float32(math.Inf(-1))
+	for _, ks := range allKernels() {
+		for _, n := range []int{1, 15, 16, 17, 100, 256, 1000} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 8)
+				if rng.IntN(4) == 0 {
+					x[i] = inf
+				}
+			}
+			x[rng.IntN(n)] = 3 // at least one unmasked entry
+			ref := make([]float64, n)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum float64
+			for i, v := range x {
+				ref[i] = math.Exp(float64(float32(float64(v) - mx)))
+				sum += ref[i]
+			}
+			got := append([]float32(nil), x...)
+			ks.softmax(got)
+			tol := 4*math.Ldexp(1, -24) + float64(n)*math.Ldexp(1, -24)
+			for i := range got {
+				want := ref[i] / sum
+				if x[i] == inf && got[i] != 0 {
+					t.Fatalf("%s n=%d: masked entry %d = %v, want 0", ks.name, n, i, got[i])
+				}
+				if math.Abs(float64(got[i])-want) > tol*want+1e-45 {
+					t.Fatalf("%s n=%d: p[%d] = %v, want %v", ks.name, n, i, got[i], want)
+				}
+			}
+		}
+		// Padding a row with masked entries leaves its probabilities
+		// bits unchanged (what incremental decoding relies on).
+		for _, n := range []int{1, 7, 16, 23, 40} {
+			row := make([]float32, n, n+37)
+			for i := range row {
+				row[i] = float32(rng.NormFloat64() * 3)
+			}
+			padded := append(append([]float32(nil), row...), make([]float32, 37)...)
+			for i := n; i < len(padded); i++ {
+				padded[i] = inf
+			}
+			ks.softmax(row)
+			ks.softmax(padded)
+			for i := range row {
+				if math.Float32bits(row[i]) != math.Float32bits(padded[i]) {
+					t.Fatalf("%s: row of %d: p[%d] = %v, padded with -Inf %v", ks.name, n, i, row[i], padded[i])
+				}
+			}
+		}
+		// All masked: zeros. A NaN score: all NaN, as in torch.
+		row := []float32{inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf}
+		ks.softmax(row)
+		for _, v := range row {
+			if v != 0 {
+				t.Fatalf("%s: all-masked row gives %v, want zeros", ks.name, row)
+			}
+		}
+		row = make([]float32, 40)
+		row[20] = float32(math.NaN())
+		ks.softmax(row)
+		for _, v := range row {
+			if v == v {
+				t.Fatalf("%s: row with a NaN gives %v, want all NaN", ks.name, row)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "math"
+
+// Implemented in softmax_amd64.s.
+
+//go:noescape
+func expShiftAVX512(x *float32, n int, shift float32) float32
+
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX512(x *float32, n int, s float32)
+
+// softmaxAVX512 is softmaxGo with the max, the exponentials (a vector expf,
+// within 2 ulp of the correctly rounded value), the sum (in 16 lanes) and
+// the scaling in assembly. Every element goes through the same vector code,
+// ragged tails under a mask, so that a row's result depends only on its
+// unmasked entries and their positions: a row of a query's keys gives the
+// same bits as that row padded with −Inf (incremental decoding agrees
+// with a full forward).
+func softmaxAVX512(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	mx := maxAVX512(&x[0], len(x))
+	if math.IsInf(float64(mx), -1) {
+		clear(x)
+		return
+	}
+	sum := expShiftAVX512(&x[0], len(x), mx)
+	scaleAVX512(&x[0], len(x), 1/sum)
+}
