@@ -59,7 +59,7 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 				return err
 			}
 			defer ckpt.Close()
-			tok, input, err := modelInput(ckpt, cmd.Flags().Changed("text"), text, ids, policy)
+			tok, input, err := modelInput(ckpt, cmd.Flags().Changed("text"), text, ids, policy, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -288,12 +288,16 @@ func writeFileAtomically(path string, write func(io.Writer) error) (err error) {
 
 // modelInput returns the checkpoint's tokenizer (nil if it has none) and the
 // input ids: --ids exactly as given, or --text encoded under the BOS policy.
-func modelInput(c *loader.Checkpoint, useText bool, text, ids string, bos tokenizer.BOSPolicy) (*tokenizer.Tokenizer, []int, error) {
+// With --ids a tokenizer that fails to load is only a warning on stderr.
+func modelInput(c *loader.Checkpoint, useText bool, text, ids string, bos tokenizer.BOSPolicy, stderr io.Writer) (*tokenizer.Tokenizer, []int, error) {
 	var tok *tokenizer.Tokenizer
 	if c.TokenizerPath != "" {
 		var err error
 		if tok, err = c.Tokenizer(); err != nil {
-			return nil, nil, err
+			if useText {
+				return nil, nil, err
+			}
+			fmt.Fprintf(stderr, "sinkscope: warning: %v (token strings left out)\n", err)
 		}
 	}
 	if !useText {

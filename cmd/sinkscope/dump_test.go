@@ -226,3 +226,21 @@ func TestDumpUsage(t *testing.T) {
 		t.Errorf("a failed dump left %s behind", out)
 	}
 }
+
+// TestDumpNoTokenizer checks a checkpoint without tokenizer.json: --ids works
+// and writes "tokens": null, --text is an error naming the missing file.
+func TestDumpNoTokenizer(t *testing.T) {
+	ckpt := fixtures.Path(t, "hf/olmo_tiny")
+	out := runDump(t, ckpt, "--ids", "1,17,254", "--hooks", "blocks.2.hook_resid_post")
+	var d dumpJSON
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(out, []byte(`"tokens":null}`+"\n")) || !slices.Equal(d.Tensors["blocks.2.hook_resid_post"].Shape, []int{3, 64}) {
+		t.Errorf("dump without tokenizer: ...%s", out[max(0, len(out)-60):])
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"dump", ckpt, "--text", "hi", "--hooks", "hook_logits"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no tokenizer.json") {
+		t.Errorf("--text without a tokenizer: exit %d, stderr %q", code, stderr.String())
+	}
+}

@@ -40,7 +40,7 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 				return err
 			}
 			defer ckpt.Close()
-			tok, ids, err := modelInput(ckpt, true, text, "", policy)
+			tok, ids, err := modelInput(ckpt, true, text, "", policy, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
