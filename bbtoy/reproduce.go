@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Experiments reproduced by Reproduce.
@@ -50,7 +51,9 @@ type Check struct {
 	Pass   bool
 }
 
-// PaperRow is one row of a table from the paper next to ours at the same step.
+// PaperRow is one row of a table from the paper next to ours at the same step
+// (ours is the last record at or before the step; the run's last step is
+// added with Paper NaN when the paper has no row for it).
 type PaperRow struct {
 	Run    string
 	Step   int
@@ -250,6 +253,10 @@ func (res *ReproResult) table(run string, steps []int, metric string, paper []fl
 			v = f(r)
 		}
 		res.Table = append(res.Table, PaperRow{Run: run, Step: s, Metric: metric, Ours: v, Paper: paper[i]})
+	}
+	if !slices.Contains(steps, last) {
+		res.Table = append(res.Table, PaperRow{Run: run, Step: last, Metric: metric, Ours: f(recs[len(recs)-1]), Paper: math.NaN()})
+		slices.SortStableFunc(res.Table[len(res.Table)-len(steps)-1:], func(a, b PaperRow) int { return a.Step - b.Step })
 	}
 }
 
