@@ -61,6 +61,9 @@ func PlotSeries(path, title, ylabel string, series []Series, normalise bool) err
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
+	// Raw curves in these experiments rise to the right: keep the legend left.
+	p.Legend.Left = !normalise
+	p.Legend.XOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	for i, s := range series {
 		xys := make(plotter.XYs, 0, len(s.X))
