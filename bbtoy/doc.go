@@ -16,7 +16,21 @@
 //     TransformerLens hook points, read through the loader like any Hugging
 //     Face checkpoint (config.json architectures ["BigramBackcopyTransformer"]);
 //   - [Trainer]: training with AdamW or SGD, a dynamics log and checkpoints;
-//   - [Builtin]: a small embedded checkpoint trained by this package.
+//   - [Builtin]: a small embedded checkpoint trained by this package;
+//   - [Analyze] and [Reproduce]: the paper's head table, component ablations
+//     and its three experiments (sink, ReLU attention, Adam vs SGD).
+//
+// The command line is "sinkscope bbtoy train|analyze|reproduce".
+//
+// # Training
+//
+// Float32 forward and backward passes are written by hand (checked against
+// central finite differences of a float64 instantiation of the same generic
+// code), every matrix product goes through kernels.Gemm, and sequences of a
+// batch are processed in parallel in fixed chunks whose gradients are summed
+// in order, so a run is bit-for-bit reproducible for a seed whatever the
+// number of threads. Each step draws a fresh batch: sequence b of step t comes
+// from PCG(seed, t·2²⁰ + b). Initialisation follows PyTorch's defaults.
 //
 // # Checkpoint tensors
 //
