@@ -1,17 +1,17 @@
 package loader
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 )
 
 // WriteTensor is one tensor to write: little-endian elements of DType in
@@ -33,7 +33,7 @@ func WriteSafetensors(path string, tensors []WriteTensor, metadata map[string]st
 	if err != nil {
 		return fmt.Errorf("loader: writing %s: %w", path, err)
 	}
-	if err := writeAtomic(path, func(w *bufio.Writer) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error {
 		var n [8]byte
 		binary.LittleEndian.PutUint64(n[:], uint64(len(head)))
 		w.Write(n[:])
@@ -45,7 +45,7 @@ func WriteSafetensors(path string, tensors []WriteTensor, metadata map[string]st
 		}
 		return nil
 	}); err != nil {
-		return fmt.Errorf("loader: writing %s: %w", path, err)
+		return fmt.Errorf("loader: %w", err)
 	}
 	return nil
 }
@@ -134,36 +134,4 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)               // cannot fail for a string
 	buf.Truncate(buf.Len() - 1) // the newline Encode adds
-}
-
-// writeAtomic writes path through a temporary file in the same directory that
-// is synced and renamed into place; on any error nothing is left behind.
-func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err = write(w); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -142,7 +142,7 @@ func readBenchIDs(spec string) ([][]int, error) {
 		if strings.ContainsAny(spec, "/.") || os.IsPermission(err) {
 			return nil, fmt.Errorf("bench: --ids: %w", err)
 		}
-		row, perr := parseTokenIDs(spec)
+		row, perr := parseIDs("--ids", spec)
 		return [][]int{row}, perr
 	}
 	var obj struct {

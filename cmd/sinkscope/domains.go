@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -90,7 +88,7 @@ func (f *inputFlags) readSources() ([]source, error) {
 	}
 	switch {
 	case f.ids != "":
-		ids, err := parseIDList(f.ids)
+		ids, err := parseSequenceIDs(f.ids)
 		if err != nil {
 			return nil, err
 		}
@@ -99,26 +97,6 @@ func (f *inputFlags) readSources() ([]source, error) {
 		out = append(out, source{name: "input", items: []domains.Item{{Source: "--text", Text: f.text}}, input: true})
 	}
 	return out, nil
-}
-
-// parseIDList reads comma-separated non-negative token ids.
-func parseIDList(s string) ([]int, error) {
-	var ids []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		id, err := strconv.Atoi(f)
-		if err != nil || id < 0 {
-			return nil, usagef("--ids: %q is not a token id (want comma-separated non-negative integers)", f)
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) < 2 {
-		return nil, usagef("--ids %q: want at least 2 token ids (query 0 only sees itself)", s)
-	}
-	return ids, nil
 }
 
 // domainSet is one domain ready for a model: sequences with query masks.

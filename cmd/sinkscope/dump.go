@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/tokenizer"
 	"github.com/spf13/cobra"
@@ -100,7 +100,7 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 				}
 				return bw.Flush()
 			}
-			return writeFileAtomically(out, write)
+			return atomicfile.Write(out, write)
 		},
 	}
 	f := c.Flags()
@@ -257,35 +257,6 @@ func writeNPY(w io.Writer, shape []int, data []float32) error {
 	return bw.Flush()
 }
 
-// writeFileAtomically writes path through a temporary file in the same
-// directory that is synced and renamed over path, so readers never see a
-// partial file.
-func writeFileAtomically(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
 // modelInput returns the checkpoint's tokenizer (nil if it has none) and the
 // input ids: --ids exactly as given, or --text encoded under the BOS policy.
 // With --ids a tokenizer that fails to load is only a warning on stderr.
@@ -301,7 +272,7 @@ func modelInput(c *loader.Checkpoint, useText bool, text, ids string, bos tokeni
 		}
 	}
 	if !useText {
-		input, err := parseTokenIDs(ids)
+		input, err := parseIDs("--ids", ids)
 		return tok, input, err
 	}
 	if tok == nil {
@@ -315,24 +286,4 @@ func modelInput(c *loader.Checkpoint, useText bool, text, ids string, bos tokeni
 		return nil, nil, usagef("--text %q gives no tokens (and --bos adds none)", text)
 	}
 	return tok, input, nil
-}
-
-// parseTokenIDs parses "1,2,3".
-func parseTokenIDs(s string) ([]int, error) {
-	var ids []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		id, err := strconv.Atoi(f)
-		if err != nil || id < 0 {
-			return nil, usagef("--ids: %q is not a token id (want comma-separated non-negative integers)", f)
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return nil, usagef("--ids: no token ids in %q", s)
-	}
-	return ids, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
@@ -161,12 +161,12 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(f.plot, png); err != nil {
+		if err := atomicfile.WriteFile(f.plot, png); err != nil {
 			return err
 		}
 	}
 	if f.output != "" {
-		return writeFileAtomic(f.output, out.Bytes())
+		return atomicfile.WriteFile(f.output, out.Bytes())
 	}
 	_, err = cmd.OutOrStdout().Write(out.Bytes())
 	return err
@@ -384,30 +384,6 @@ func openBuiltinToy() (*loader.Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", builtinModel, err)
 	}
 	return ck, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it
-// over path, so path never holds a partial result.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, werr)
-	}
-	return nil
 }
 
 // progress draws a bar with an ETA on stderr when stderr is a terminal, and

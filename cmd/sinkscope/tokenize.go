@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -64,8 +62,8 @@ JSON output is one object: {"ids": [...], "tokens": [...]} or {"text": "..."}.`,
 		}
 		var ids []int
 		if hasDecode {
-			if ids, err = parseIDs(decode); err != nil {
-				return usagef("--decode: %v", err)
+			if ids, err = parseIDs("--decode", decode); err != nil {
+				return err
 			}
 		}
 		tok, err := openTokenizer(args, tokFile)
@@ -105,26 +103,6 @@ func openTokenizer(args []string, file string) (*tokenizer.Tokenizer, error) {
 	}
 	defer ck.Close()
 	return ck.Tokenizer()
-}
-
-// parseIDs parses "1,2,3" (spaces allowed) into non-negative ids.
-func parseIDs(s string) ([]int, error) {
-	var ids []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		id, err := strconv.Atoi(f)
-		if err != nil || id < 0 {
-			return nil, fmt.Errorf("%q is not a token id", f)
-		}
-		ids = append(ids, id)
-	}
-	if ids == nil {
-		return nil, fmt.Errorf("no token ids in %q", s)
-	}
-	return ids, nil
 }
 
 func writeEncoded(w io.Writer, format string, tok *tokenizer.Tokenizer, ids []int) error {

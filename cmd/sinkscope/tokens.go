@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
 	"github.com/sinkscope/sinkscope/tokenizer"
@@ -72,7 +73,7 @@ follows the table; with json or csv it goes to stderr.`,
 		}
 		var input []int
 		if ids != "" {
-			if input, err = parseIDList(ids); err != nil {
+			if input, err = parseSequenceIDs(ids); err != nil {
 				return err
 			}
 		}
@@ -112,7 +113,7 @@ follows the table; with json or csv it goes to stderr.`,
 			cmd.ErrOrStderr().Write(summary.Bytes())
 		}
 		if output != "" {
-			return writeFileAtomic(output, out.Bytes())
+			return atomicfile.WriteFile(output, out.Bytes())
 		}
 		_, err = cmd.OutOrStdout().Write(out.Bytes())
 		return err
