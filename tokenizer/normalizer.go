@@ -139,5 +139,3 @@ func isNull(raw json.RawMessage) bool {
 	s := strings.TrimSpace(string(raw))
 	return s == "" || s == "null"
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
