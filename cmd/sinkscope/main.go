@@ -65,6 +65,7 @@ head whether it is an attention sink (dormant) or doing work (active) on each in
 		newTokensCmd(),
 		newBBToyCmd(),
 		newBenchCmd(),
+		newDiffCmd(),
 	)
 	return root
 }
