@@ -231,6 +231,17 @@ func TestDiffTable(t *testing.T) {
 			t.Errorf("table lacks %q", want)
 		}
 	}
+	// The fixture series has heads that change: with q and k scaled by 0.5,
+	// 1.5 and 3, heads 4.4 and 4.5 go active → mixed → dormant (first_attn
+	// rises with the logit scale) and none is dormant throughout.
+	for _, h := range []string{"4.4", "4.5"} {
+		if seq[h] != "AMD" {
+			t.Errorf("head %s: classes %q over steps 500, 1000, 2000; want AMD", h, seq[h])
+		}
+	}
+	if !strings.Contains(table, "dormant at the last checkpoint: 2 of 40 heads (0 throughout, 2 became dormant during the series)") {
+		t.Errorf("transition counts missing or wrong:\n%s", table[strings.Index(table, "per-head"):])
+	}
 	f, err := os.Open(pngPath)
 	if err != nil {
 		t.Fatal(err)
