@@ -50,8 +50,10 @@ step-000300), stage first; names without a step come last, by name. Every checkp
 have the same architecture and number of layers and heads.
 
 One checkpoint is open at a time. Each is identified by a hash of its config.json and
-tensor bytes (for hub snapshots, the blob hashes the hub computed): a checkpoint identical to
-an earlier one under another name is reported and its results reused, not recomputed.
+tensor bytes (for hub snapshots, the blob hashes the hub computed; for other checkpoints the
+hash is remembered in the cache while the files keep their size and modification time): a
+checkpoint identical to an earlier one under another name is reported and its results
+reused, not recomputed.
 Results are cached per checkpoint identity and analysis inputs in --cache (default: a
 .sinkscope-cache directory inside --series DIR, else the user cache directory), written
 atomically, so an interrupted sweep resumes where it stopped; the classification flags
@@ -164,7 +166,7 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 		if err != nil {
 			return fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(items), err)
 		}
-		id, err := identify(ck)
+		id, err := cache.identify(ck)
 		ck.Close()
 		if err != nil {
 			return fmt.Errorf("diff: %s: %w", it.arg, err)

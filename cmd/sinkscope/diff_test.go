@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sinkscope/sinkscope/bbtoy"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
@@ -181,10 +182,22 @@ func TestDiffSeries(t *testing.T) {
 	if c, n := strings.Count(errs2, ": cached"), strings.Count(errs2, ": computed"); c != 3 || n != 0 {
 		t.Errorf("second run: %d cached, %d computed; want 3, 0:\n%s", c, n, errs2)
 	}
-	ents, _ := os.ReadDir(cache)
-	if len(ents) != 3 {
-		t.Errorf("cache holds %d entries, want 3 (one per distinct checkpoint)", len(ents))
+	if ents, _ := filepath.Glob(filepath.Join(cache, "*.gob")); len(ents) != 3 {
+		t.Errorf("cache holds %d results, want 3 (one per distinct checkpoint)", len(ents))
 	}
+	if ents, _ := os.ReadDir(filepath.Join(cache, "ids")); len(ents) != 4 {
+		t.Errorf("cache holds %d identity memos, want 4 (one per checkpoint directory)", len(ents))
+	}
+	// A memo is trusted only while the files are unchanged: rewriting
+	// step500's weights with other values (same size) makes it a new checkpoint.
+	writeScaled(t, fixtures.Path(t, "hf/stories260K_hf"), filepath.Join(dir, "step500-tokens2M"), 0.25)
+	later := time.Now().Add(time.Hour) // a distinct mtime even where timestamps are coarse
+	os.Chtimes(filepath.Join(dir, "step500-tokens2M", "model.safetensors"), later, later)
+	_, errs4 := runOK(t, "diff", "--series", dir, "--ids", diffIDs, "--format", "json", "--cache", cache)
+	if c, n := strings.Count(errs4, ": cached"), strings.Count(errs4, ": computed"); c != 2 || n != 1 || !strings.Contains(errs4, "step500-tokens2M: computed") {
+		t.Errorf("after rewriting step500: %d cached, %d computed; want 2, 1 (step500):\n%s", c, n, errs4)
+	}
+	writeScaled(t, fixtures.Path(t, "hf/stories260K_hf"), filepath.Join(dir, "step500-tokens2M"), 0.5)
 	// Changing the inputs changes the key: computed again.
 	_, errs3 := runOK(t, "diff", "--series", dir, "--ids", diffIDs+",300", "--format", "json", "--cache", cache)
 	if n := strings.Count(errs3, ": computed"); n != 3 {
@@ -192,8 +205,8 @@ func TestDiffSeries(t *testing.T) {
 	}
 	// Default cache: inside the series directory.
 	runOK(t, "diff", "--series", dir, "--ids", diffIDs, "--format", "csv")
-	if ents, err := os.ReadDir(filepath.Join(dir, ".sinkscope-cache")); err != nil || len(ents) != 3 {
-		t.Errorf("default cache %s: %d entries (%v), want 3", filepath.Join(dir, ".sinkscope-cache"), len(ents), err)
+	if ents, _ := filepath.Glob(filepath.Join(dir, ".sinkscope-cache", "*.gob")); len(ents) != 3 {
+		t.Errorf("default cache %s: %d results, want 3", filepath.Join(dir, ".sinkscope-cache"), len(ents))
 	}
 }
 
@@ -318,6 +331,11 @@ func TestDiffRevisions(t *testing.T) {
 	if !strings.Contains(errs, "org/tiny@step1000-tokens4M and org/tiny@main are the same checkpoint (same config.json and hub blob hashes") ||
 		strings.Count(errs, ": computed") != 1 {
 		t.Errorf("duplicate through hub blobs not flagged:\n%s", errs)
+	}
+	// A name without a step: step and tokens_seen are null.
+	mainOut, _ := runOK(t, "diff", "org/tiny@main", "--ids", diffIDs, "--format", "json", "--no-cache")
+	if r := jsonRows(t, mainOut)[0]; r["revision"] != "main" || r["step"] != nil || r["tokens_seen"] != nil {
+		t.Errorf("org/tiny@main: revision %v, step %v, tokens_seen %v; want main, null, null", r["revision"], r["step"], r["tokens_seen"])
 	}
 	code, _, errs := runCode("diff", "--revisions", "org/tiny@stage2*", "--ids", diffIDs)
 	if code != 1 || !strings.Contains(errs, `no cached revision of org/tiny matches "stage2*" (cached refs: main, step1000-tokens4M, step500-tokens2M)`) {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/sinkscope/sinkscope/domains"
@@ -88,6 +89,45 @@ func identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
 		h.Write(sums[i][:])
 	}
 	return checkpointIdentity{id: hex.EncodeToString(h.Sum(nil)), how: "tensor data"}, nil
+}
+
+// identify is the package-level identify with a memo in the cache for
+// checkpoints whose tensors had to be read: when config.json and every
+// weights file have the same absolute path, size and modification time as
+// when they were last hashed, the recorded identity is used and nothing is
+// read (file metadata trusted as make and git trust it). The memo lives in
+// dir/ids/.
+func (c diffCache) identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
+	if c.dir == "" {
+		return identify(ck)
+	}
+	h := sha256.New()
+	writeField(h, diffCacheVersion)
+	for _, f := range append([]string{filepath.Join(ck.Dir, loader.ConfigFile)}, ck.Tensors.Files()...) {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return identify(ck)
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return identify(ck)
+		}
+		writeField(h, fmt.Sprintf("%s %d %d", abs, st.Size(), st.ModTime().UnixNano()))
+	}
+	memo := filepath.Join(c.dir, "ids", hex.EncodeToString(h.Sum(nil)))
+	if b, err := os.ReadFile(memo); err == nil {
+		if id, ok := strings.CutPrefix(string(b), "tensor data "); ok && len(id) == 2*sha256.Size {
+			return checkpointIdentity{id: id, how: "tensor data"}, nil
+		}
+	}
+	id, err := identify(ck)
+	if err != nil || id.how != "tensor data" {
+		return id, err
+	}
+	if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+		atomicfile.WriteFile(memo, []byte(id.how+" "+id.id)) // a memo that cannot be written only costs a rehash
+	}
+	return id, nil
 }
 
 // hubBlobs returns, for files that are all links into a Hugging Face cache's
