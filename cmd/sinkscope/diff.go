@@ -166,7 +166,9 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 		if err != nil {
 			return fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(items), err)
 		}
-		id, err := cache.identify(ck)
+		bar := newProgress(stderr, fmt.Sprintf("%s: hashing %d tensors", it.arg, len(ck.Tensors.Names())), len(ck.Tensors.Names()))
+		id, err := cache.identify(ck, bar.step)
+		bar.finish()
 		ck.Close()
 		if err != nil {
 			return fmt.Errorf("diff: %s: %w", it.arg, err)
@@ -266,10 +268,10 @@ func resolveSeries(args []string, f *diffFlags) ([]seriesItem, string, error) {
 			return nil, "", fmt.Errorf("diff: --series: %w", err)
 		}
 		for _, e := range ents {
-			if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
 			dir := filepath.Join(f.series, e.Name())
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() || strings.HasPrefix(e.Name(), ".") {
+				continue // a file, a dangling link or a hidden entry (such as the cache)
+			}
 			if _, err := os.Stat(filepath.Join(dir, loader.ConfigFile)); err != nil {
 				if metrics.ParseStep(e.Name()).Step >= 0 {
 					return nil, "", fmt.Errorf("diff: --series %s: checkpoint %s has no %s", f.series, e.Name(), loader.ConfigFile)

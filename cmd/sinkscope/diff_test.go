@@ -264,8 +264,8 @@ func TestDiffTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--plot: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() != 770 || b.Dy() != 462 {
-		t.Errorf("plot %d×%d px, want 770×462 (7 × 4.2 in at 110 dpi, one panel)", b.Dx(), b.Dy())
+	if b := img.Bounds(); b.Dx() != 990 || b.Dy() != 462 {
+		t.Errorf("plot %d×%d px, want 990×462 (7 in + 2 in of legend × 4.2 in at 110 dpi, one panel)", b.Dx(), b.Dy())
 	}
 }
 
@@ -343,6 +343,26 @@ func TestDiffRevisions(t *testing.T) {
 	}
 }
 
+// TestDiffSeriesLinks follows symbolic links to checkpoint directories in
+// --series (a series assembled from checkpoints kept elsewhere).
+func TestDiffSeriesLinks(t *testing.T) {
+	src := fixtures.Path(t, "hf/stories260K_hf")
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(abs, filepath.Join(dir, "step7-tokens1M")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not a checkpoint"), 0o644)
+	out, _ := runOK(t, "diff", "--series", dir, "--ids", diffIDs, "--format", "json", "--no-cache")
+	rows := jsonRows(t, out)
+	if len(rows) != 40 || num(t, rows[0], "step") != 7 || num(t, rows[0], "tokens_seen") != 1e6 {
+		t.Fatalf("%d rows (want 40), first %v", len(rows), rows[0])
+	}
+}
+
 func TestDiffErrors(t *testing.T) {
 	src := fixtures.Path(t, "hf/stories260K_hf")
 	empty := t.TempDir()
@@ -404,8 +424,36 @@ func BenchmarkIdentify(b *testing.B) {
 	}
 	b.SetBytes(n)
 	for b.Loop() {
-		if _, err := identify(ck); err != nil {
+		if _, err := identify(ck, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLinLogScale pins the paper's step axis: linear to 25K, logarithmic
+// after, each half of the width (exact at the ends and at 25K; 1e-12 for
+// the rounding of the log ratio).
+func TestLinLogScale(t *testing.T) {
+	var s linLogScale
+	for _, c := range []struct{ x, want float64 }{
+		{0, 0}, {10000, 0.2}, {25000, 0.5}, {449000, 1},
+		{25000 * math.Sqrt(449000.0/25000), 0.75}, // geometric midpoint of the log half
+	} {
+		if got := s.Normalize(0, 449000, c.x); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Normalize(0, 449000, %g) = %g, want %g", c.x, got, c.want)
+		}
+	}
+	olmo := []float64{0, 500, 10000, 25000, 100000, 449000}
+	if !splitAxis(olmo) || splitAxis([]float64{500, 1000, 2000}) || splitAxis([]float64{30000, 449000}) {
+		t.Error("splitAxis: want the split axis only for series from below 25K to past 100K")
+	}
+	var labels []string
+	for _, tk := range splitTicks(449000) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "0 10K 25K 100K 400K" {
+		t.Errorf("tick labels %q, want the paper's 0 10K 25K 100K 400K", got)
 	}
 }

@@ -43,7 +43,10 @@ type checkpointIdentity struct {
 // A Hugging Face cache snapshot links each file to blobs/<sha256 of the
 // file>, which the hub computed at upload: when every weights file is such a
 // link, those hashes stand for the tensor data and nothing is read.
-func identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
+//
+// step, when not nil, is called after each tensor is hashed (from any
+// goroutine, one call at a time).
+func identify(ck *loader.Checkpoint, step func()) (checkpointIdentity, error) {
 	cfg, err := os.ReadFile(filepath.Join(ck.Dir, loader.ConfigFile))
 	if err != nil {
 		return checkpointIdentity{}, fmt.Errorf("diff: %w", err)
@@ -62,6 +65,7 @@ func identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
 	names := ck.Tensors.Names()
 	sums := make([][sha256.Size]byte, len(names))
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	next := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
@@ -70,6 +74,11 @@ func identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
 			for i := range next {
 				if t, err := ck.Tensors.Get(names[i]); err == nil {
 					sums[i] = sha256.Sum256(t.Bytes())
+				}
+				if step != nil {
+					mu.Lock()
+					step()
+					mu.Unlock()
 				}
 			}
 		}()
@@ -97,20 +106,20 @@ func identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
 // when they were last hashed, the recorded identity is used and nothing is
 // read (file metadata trusted as make and git trust it). The memo lives in
 // dir/ids/.
-func (c diffCache) identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
+func (c diffCache) identify(ck *loader.Checkpoint, step func()) (checkpointIdentity, error) {
 	if c.dir == "" {
-		return identify(ck)
+		return identify(ck, step)
 	}
 	h := sha256.New()
 	writeField(h, diffCacheVersion)
 	for _, f := range append([]string{filepath.Join(ck.Dir, loader.ConfigFile)}, ck.Tensors.Files()...) {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return identify(ck)
+			return identify(ck, step)
 		}
 		st, err := os.Stat(abs)
 		if err != nil {
-			return identify(ck)
+			return identify(ck, step)
 		}
 		writeField(h, fmt.Sprintf("%s %d %d", abs, st.Size(), st.ModTime().UnixNano()))
 	}
@@ -120,7 +129,7 @@ func (c diffCache) identify(ck *loader.Checkpoint) (checkpointIdentity, error) {
 			return checkpointIdentity{id: id, how: "tensor data"}, nil
 		}
 	}
-	id, err := identify(ck)
+	id, err := identify(ck, step)
 	if err != nil || id.how != "tensor data" {
 		return id, err
 	}

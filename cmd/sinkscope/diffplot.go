@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -40,6 +41,13 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 		for i := range xs {
 			xs[i] = float64(i)
 		}
+	}
+	var scale plot.Normalizer
+	var ticks plot.Ticker
+	if xLabel == "training step" && splitAxis(xs) {
+		xLabel = fmt.Sprintf("training step (linear to %s, logarithmic after)", stepTick(splitStep))
+		scale = linLogScale{}
+		ticks = splitTicks(xs[len(xs)-1])
 	}
 	info := runs[0].info
 	type panel struct {
@@ -77,9 +85,9 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 		panels = append(panels, p)
 	}
 
-	const pw, ph = 7 * vg.Inch, 4.2 * vg.Inch
+	const pw, ph, lw = 7 * vg.Inch, 4.2 * vg.Inch, 2 * vg.Inch // plot, its height, legend strip
 	H := vg.Length(len(panels)) * ph
-	img := vgimg.NewWith(vgimg.UseWH(pw, H), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))
+	img := vgimg.NewWith(vgimg.UseWH(pw+lw, H), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))
 	dc := draw.New(img)
 	for k, p := range panels {
 		pl := plot.New()
@@ -87,8 +95,14 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 		pl.X.Label.Text = xLabel
 		pl.Y.Label.Text = "first_attn (mean attention on token 0)"
 		pl.Y.Min, pl.Y.Max = 0, 1
-		pl.Legend.Top = true
-		pl.Legend.Left = true
+		if scale != nil {
+			pl.X.Scale, pl.X.Tick.Marker = scale, ticks
+		}
+		leg := plot.NewLegend() // drawn beside the axes, clear of the curves
+		leg.Top, leg.Left = true, true
+		if n := len(p.lines); n > 20 { // e.g. 32 layers: shrink the entries to fit the panel's height
+			leg.TextStyle.Font.Size = vg.Points(math.Max(4, (ph.Points()-40)/float64(n)/1.25))
+		}
 		for i, ln := range p.lines {
 			pts := make(plotter.XYs, 0, len(xs))
 			for c, y := range ln.y {
@@ -106,17 +120,65 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 			points.Shape = plotutil.Shape(i)
 			points.Radius = vg.Points(2.5)
 			pl.Add(line, points)
-			pl.Legend.Add(ln.name, line, points)
+			leg.Add(ln.name, line, points)
 		}
-		c := draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: 0, Y: H - vg.Length(k+1)*ph},
-			Max: vg.Point{X: pw, Y: H - vg.Length(k)*ph},
-		}}
-		pl.Draw(c)
+		y0, y1 := H-vg.Length(k+1)*ph, H-vg.Length(k)*ph
+		pl.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: 0, Y: y0}, Max: vg.Point{X: pw, Y: y1}}})
+		leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: pw + 0.1*vg.Inch, Y: y0}, Max: vg.Point{X: pw + lw, Y: y1 - 0.3*vg.Inch}}})
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("--plot: encoding PNG: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// splitStep is where the step axis of a long series turns logarithmic, as in
+// the paper's OLMo plots (linear to 25K steps, then 25K–449K compressed into
+// the same width).
+const splitStep = 25000
+
+// splitAxis reports whether steps xs (ascending) call for the split axis:
+// some early steps below splitStep and a run reaching past 4 × splitStep.
+func splitAxis(xs []float64) bool {
+	return len(xs) > 1 && xs[0] < splitStep && xs[len(xs)-1] > 4*splitStep
+}
+
+// linLogScale maps [min, splitStep] linearly onto the left half of the axis
+// and [splitStep, max] logarithmically onto the right half.
+type linLogScale struct{}
+
+func (linLogScale) Normalize(min, max, x float64) float64 {
+	if x <= splitStep {
+		return 0.5 * (x - min) / (splitStep - min)
+	}
+	return 0.5 + 0.5*math.Log(x/splitStep)/math.Log(max/splitStep)
+}
+
+// splitTicks labels 0, 10K, 25K, 100K, 400K, … up to last, with minor ticks
+// every 5K below splitStep.
+func splitTicks(last float64) plot.ConstantTicks {
+	var ts plot.ConstantTicks
+	for x := 0.0; x < splitStep; x += 5000 {
+		t := plot.Tick{Value: x}
+		if x == 0 || x == 10000 {
+			t.Label = stepTick(x)
+		}
+		ts = append(ts, t)
+	}
+	for x := float64(splitStep); x <= last; x *= 4 {
+		ts = append(ts, plot.Tick{Value: x, Label: stepTick(x)})
+	}
+	return ts
+}
+
+// stepTick writes a step count as 0, 10K, 25K, 1.5M.
+func stepTick(x float64) string {
+	switch {
+	case x >= 1e6:
+		return strconv.FormatFloat(x/1e6, 'g', 4, 64) + "M"
+	case x >= 1e3:
+		return strconv.FormatFloat(x/1e3, 'g', 4, 64) + "K"
+	}
+	return strconv.FormatFloat(x, 'g', 4, 64)
 }
