@@ -26,7 +26,7 @@ func newBenchCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "bench MODEL [--ids FILE] [--threads N] [--warmup W] [--repeat R]",
-		Short: "Time the forward pass; print one JSON line comparable with ../shared/bench/torch_forward.py",
+		Short: "Time the forward pass and print one JSON line (seconds, GFLOP/s, peak RSS) for comparison with PyTorch",
 		Long: `bench runs W untimed and R timed forward passes over the token rows of --ids (a JSON file
 holding {"input_ids": [[...], ...]}, a list of rows or one row; or comma-separated ids), or
 over --tokens random ids, and prints one JSON line:
@@ -34,7 +34,7 @@ over --tokens random ids, and prints one JSON line:
 A forward covers every row. flops_per_forward counts 2 flops per weight-matrix element per
 token (q, k, v, o, gate, up, down and the output head, not the embedding lookup) plus
 4·layers·heads·head_dim·T² for attention scores and values over the full T×T square, the
-formula torch_forward.py uses, so gflops compare as times do. peak_rss_mb is the process's
+formula of the PyTorch timing script in the project's benchmark kit, so gflops compare as times do. peak_rss_mb is the process's
 peak resident set (mapped weights included).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
