@@ -39,7 +39,7 @@ type ReproOptions struct {
 }
 
 // Check compares one measured number with the acceptance bound, the PyTorch
-// anchor (../shared/bench/bb_torch.py on the same configuration) and the paper.
+// anchor (the same training in PyTorch, same configuration) and the paper.
 type Check struct {
 	Run    string
 	Metric string
