@@ -99,26 +99,9 @@ type seriesItem struct {
 
 func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 	h := &f.h
-	if err := checkFormat(*h.format); err != nil {
-		return err
-	}
-	bos, err := h.in.check()
+	bos, cl, ablate, err := h.validate()
 	if err != nil {
 		return err
-	}
-	rule, err := metrics.ParseRule(h.rule)
-	if err != nil {
-		return usageError{err}
-	}
-	cl := metrics.Classifier{Rule: rule, Dormant: h.tauDormant, Active: h.tauActive}
-	if err := cl.Validate(); err != nil {
-		return usageError{err}
-	}
-	var ablate []metrics.Head
-	if h.ablate != "" && h.ablate != "all" {
-		if ablate, err = metrics.ParseHeads(h.ablate); err != nil {
-			return usageError{err}
-		}
 	}
 	var plotHeads []metrics.Head
 	if f.plotHeads != "" {
@@ -128,9 +111,6 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 		if plotHeads, err = metrics.ParseHeads(f.plotHeads); err != nil {
 			return usageError{err}
 		}
-	}
-	if h.threads < 0 {
-		return usagef("--threads %d: want 0 (all cores) or more", h.threads)
 	}
 	items, cacheDir, err := resolveSeries(args, f)
 	if err != nil {

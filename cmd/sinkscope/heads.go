@@ -102,30 +102,38 @@ type modelRun struct {
 	first   []string // per domain: what sits at position 0
 }
 
-func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
-	if err := checkFormat(*f.format); err != nil {
-		return err
+// validate checks the flags heads and diff share and returns the BOS policy,
+// the classifier and the heads to ablate (nil for none or "all").
+func (f *headsFlags) validate() (bos tokenizer.BOSPolicy, cl metrics.Classifier, ablate []metrics.Head, err error) {
+	if err = checkFormat(*f.format); err != nil {
+		return
 	}
-	bos, err := f.in.check()
-	if err != nil {
-		return err
+	if bos, err = f.in.check(); err != nil {
+		return
 	}
 	rule, err := metrics.ParseRule(f.rule)
 	if err != nil {
-		return usageError{err}
+		return bos, cl, nil, usageError{err}
 	}
-	cl := metrics.Classifier{Rule: rule, Dormant: f.tauDormant, Active: f.tauActive}
-	if err := cl.Validate(); err != nil {
-		return usageError{err}
+	cl = metrics.Classifier{Rule: rule, Dormant: f.tauDormant, Active: f.tauActive}
+	if err = cl.Validate(); err != nil {
+		return bos, cl, nil, usageError{err}
 	}
-	var ablate []metrics.Head
 	if f.ablate != "" && f.ablate != "all" {
 		if ablate, err = metrics.ParseHeads(f.ablate); err != nil {
-			return usageError{err}
+			return bos, cl, nil, usageError{err}
 		}
 	}
 	if f.threads < 0 {
-		return usagef("--threads %d: want 0 (all cores) or more", f.threads)
+		return bos, cl, nil, usagef("--threads %d: want 0 (all cores) or more", f.threads)
+	}
+	return bos, cl, ablate, nil
+}
+
+func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
+	bos, cl, ablate, err := f.validate()
+	if err != nil {
+		return err
 	}
 	srcs, err := f.in.readSources()
 	if err != nil {
