@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -56,7 +57,7 @@ func (c *Checkpoint) Expect(name string, shape ...int) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !equalShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		return nil, fmt.Errorf("loader: %s: tensor %q: expected shape %v, got %v", t.File, name, shape, t.Shape)
 	}
 	return t, nil

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
@@ -157,7 +158,7 @@ func TestOpenFS(t *testing.T) {
 		if mem.TokenizerPath != "tokenizer.json" || string(mem.tokenizerData) != "{}" {
 			t.Errorf("OpenFS tokenizer: %q, %q", mem.TokenizerPath, mem.tokenizerData)
 		}
-		if !equalStrings(disk.Tensors.Names(), mem.Tensors.Names()) {
+		if !slices.Equal(disk.Tensors.Names(), mem.Tensors.Names()) {
 			t.Fatalf("names differ: %v vs %v", disk.Tensors.Names(), mem.Tensors.Names())
 		}
 		for _, n := range disk.Tensors.Names() {

@@ -3,6 +3,7 @@ package loader
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -154,7 +155,7 @@ func checkShapes(file string, c *Config, ts *Tensors) error {
 			msg = fmt.Sprintf("no tensor %q, but tie_word_embeddings is false", want.name)
 		case !ok:
 			msg = fmt.Sprintf("no tensor %q, which %s needs", want.name, c.Architecture)
-		case !equalShape(t.Shape, want.shape):
+		case !slices.Equal(t.Shape, want.shape):
 			msg = fmt.Sprintf("tensor %q in %s has shape %v, but config.json (%s) implies %v",
 				want.name, t.File, t.Shape, c.shapeSummary(), want.shape)
 		default:
@@ -184,16 +185,4 @@ func limit(s []string, n int) []string {
 		return append(s[:n:n], "...")
 	}
 	return s
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

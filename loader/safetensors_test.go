@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -61,7 +62,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ts.Close()
-	if got, want := ts.Names(), []string{"a.bias", "b.weight", "c.empty", "d.scalar", "e.half"}; !equalStrings(got, want) {
+	if got, want := ts.Names(), []string{"a.bias", "b.weight", "c.empty", "d.scalar", "e.half"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
 	if md := ts.Metadata(); md["format"] != "pt" || len(md) != 1 {
@@ -72,7 +73,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.DType != w.DType || !equalShape(got.Shape, w.Shape) || !bytes.Equal(got.Bytes(), w.Data) {
+		if got.DType != w.DType || !slices.Equal(got.Shape, w.Shape) || !bytes.Equal(got.Bytes(), w.Data) {
 			t.Errorf("%s: got %s %v % x, want %s %v % x", w.Name, got.DType, got.Shape, got.Bytes(), w.DType, w.Shape, w.Data)
 		}
 	}
@@ -173,16 +174,4 @@ func TestWriteRejects(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("failed writes left %d files behind", len(ents))
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
