@@ -13,11 +13,11 @@ var builtinFS embed.FS
 // GitHub comparison.
 func Builtins() []string { return []string{"prose", "code"} }
 
-// Builtin returns the items of a built-in domain ("code" or "prose").
-func Builtin(name string) ([]Item, error) {
+// Builtin returns a built-in domain's source ("prose" or "code").
+func Builtin(name string) (*Source, error) {
 	data, err := builtinFS.ReadFile("builtin/" + name + ".txt")
 	if err != nil {
 		return nil, fmt.Errorf("domains: no built-in domain %q (have %v)", name, Builtins())
 	}
-	return ParseText("builtin:"+name, data)
+	return parse("builtin:"+name, formatText, data)
 }

@@ -5,6 +5,10 @@
 // text per file, in lexical order). It samples them with a seed, tokenizes
 // and truncates them to a fixed length, and counts the texts too short to use.
 //
+// A Source is checked and indexed in one streaming pass and read back one
+// item at a time, and a sampled Domain keeps which items it picked, not their
+// tokens, so a domain of any size costs memory for its index only.
+//
 // Two small built-in domains, "prose" (original English paragraphs) and
 // "code" (original Go-like source), let a first run work without any data.
 package domains

@@ -7,10 +7,15 @@ import (
 	"github.com/sinkscope/sinkscope/domains"
 )
 
-// Sample a .txt domain: each blank-line separated block is one text; texts are
-// encoded, cut to SeqLen tokens, and the shorter ones skipped and counted.
+// Sample a domain of three texts: texts are encoded, cut to SeqLen tokens,
+// and the shorter ones skipped and counted. Each reads the sequences back one
+// at a time.
 func ExampleSample() {
-	items, _ := domains.ParseText("notes.txt", []byte("one two three four five\n\nsix seven\n\neight nine ten eleven\n"))
+	src := domains.FromItems("notes", []domains.Item{
+		{Source: "notes:1", Text: "one two three four five"},
+		{Source: "notes:2", Text: "six seven"},
+		{Source: "notes:3", Text: "eight nine ten eleven"},
+	})
 	// A toy encoder: BOS (1) and one id per word.
 	enc := func(text string) ([]int, error) {
 		ids := []int{1}
@@ -19,19 +24,26 @@ func ExampleSample() {
 		}
 		return ids, nil
 	}
-	d, err := domains.Sample("notes", items, enc, domains.Options{SeqLen: 4, Seed: 1})
+	d, err := domains.Sample("notes", src, enc, domains.Options{SeqLen: 4, Seed: 1})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d texts, %d sequences of 4 tokens, %d skipped\n", d.Items, len(d.Seqs), d.Skipped)
-	// Output: 3 texts, 2 sequences of 4 tokens, 1 skipped
+	fmt.Printf("%d texts, %d sequences of 4 tokens, %d skipped\n", d.Items, d.Len(), d.Skipped)
+	d.Each(func(ids []int) error {
+		fmt.Println(ids)
+		return nil
+	})
+	// Output:
+	// 3 texts, 2 sequences of 4 tokens, 1 skipped
+	// [1 7 7 7]
+	// [1 7 7 7]
 }
 
 func ExampleBuiltin() {
 	for _, name := range domains.Builtins() {
-		items, _ := domains.Builtin(name)
-		fmt.Println(name, len(items) >= 24)
+		src, _ := domains.Builtin(name)
+		fmt.Println(name, src.Len() >= 24)
 	}
 	// Output:
 	// prose true

@@ -3,8 +3,12 @@ package domains
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,62 +16,80 @@ import (
 	"unicode/utf8"
 )
 
-// Item is one text of a domain, or one sequence of token ids.
-type Item struct {
-	Source string // where it came from, for messages: "a.txt block 3", "b.jsonl:12", "dir/x.go"
-	Text   string // the text to tokenize (when IDs is nil)
-	IDs    []int  // token ids to use exactly as given: no BOS added, no truncation
+// lines calls fn with each line of the file name read from r, its newline
+// included, and the byte offset where it starts. The last line may lack a
+// newline. An error from fn is returned as it is.
+func lines(name string, r io.Reader, fn func(n int, off int64, line []byte) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var off int64
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if ferr := fn(n, off, line); ferr != nil {
+				return ferr
+			}
+			off += int64(len(line))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("domains: %s: %w", name, err)
+		}
+	}
 }
 
-// Read loads the items of path: a .txt or .jsonl file or a directory.
-func Read(path string) ([]Item, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", err)
+// content is line without its line ending: "\n", or "\r\n" (a CRLF file
+// reads like an LF one).
+func content(line []byte) []byte {
+	if c, ok := bytes.CutSuffix(line, []byte("\n")); ok {
+		c, _ = bytes.CutSuffix(c, []byte("\r"))
+		return c
 	}
-	if st.IsDir() {
-		return readDir(path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("domains: %w", err)
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".txt":
-		return ParseText(path, data)
-	case ".jsonl":
-		return ParseJSONL(path, data)
-	}
-	return nil, fmt.Errorf("domains: %s: unsupported file type %q (want .txt, .jsonl or a directory)", path, filepath.Ext(path))
+	return line
 }
 
-// ParseText splits data into blank-line separated blocks, one text each.
-// Lines keep their newlines; blank lines around a block are dropped.
-func ParseText(name string, data []byte) ([]Item, error) {
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("domains: %s: not valid UTF-8 text (line %d)", name, badLine(data))
-	}
-	var items []Item
-	var block []string
-	start := 0
-	flush := func() {
-		if len(block) > 0 {
-			items = append(items, Item{Source: fmt.Sprintf("%s:%d", name, start), Text: strings.Join(block, "\n")})
-			block = block[:0]
+// indexText finds the blank-line separated blocks of a .txt file. A block
+// runs from the start of its first line to the end of its last line's text;
+// blank lines (only white space) separate blocks and are never part of one.
+func indexText(name string, r io.Reader) ([]span, error) {
+	var spans []span
+	var cur span
+	in := false
+	err := lines(name, r, func(n int, off int64, line []byte) error {
+		if !utf8.Valid(line) {
+			return fmt.Errorf("domains: %s: not valid UTF-8 text (line %d)", name, n)
 		}
-	}
-	for i, line := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
-		if strings.TrimSpace(line) == "" {
-			flush()
-			continue
+		c := content(line)
+		if len(bytes.TrimSpace(c)) == 0 {
+			if in {
+				spans = append(spans, cur)
+				in = false
+			}
+			return nil
 		}
-		if len(block) == 0 {
-			start = i + 1
+		if !in {
+			cur, in = span{off: off, line: n}, true
 		}
-		block = append(block, line)
+		cur.end = off + int64(len(c))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	flush()
-	return items, nil
+	if in {
+		spans = append(spans, cur)
+	}
+	return spans, nil
+}
+
+// textItem turns the bytes of a .txt block into its text: lines joined by
+// "\n", whatever the file's line endings.
+func textItem(name string, sp span, b []byte) (Item, error) {
+	if !utf8.Valid(b) {
+		return Item{}, fmt.Errorf("domains: %s:%d: not valid UTF-8 text (did the file change since it was read?)", name, sp.line)
+	}
+	return Item{Source: fmt.Sprintf("%s:%d", name, sp.line), Text: strings.ReplaceAll(string(b), "\r\n", "\n")}, nil
 }
 
 // jsonLine is one line of a .jsonl domain file.
@@ -76,53 +98,68 @@ type jsonLine struct {
 	IDs  []int   `json:"ids"`
 }
 
-// ParseJSONL reads one JSON object per non-blank line, with a "text" string
-// or an "ids" array of non-negative token ids.
-func ParseJSONL(name string, data []byte) ([]Item, error) {
-	var items []Item
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<30)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+// indexJSONL finds the non-blank lines of a .jsonl file and checks each: one
+// JSON object with a "text" string or an "ids" array of non-negative ids.
+// It also counts the text items.
+func indexJSONL(name string, r io.Reader) (spans []span, texts int, err error) {
+	err = lines(name, r, func(n int, off int64, line []byte) error {
+		c := bytes.TrimSpace(line)
+		if len(c) == 0 {
+			return nil
 		}
-		where := fmt.Sprintf("%s:%d", name, n)
-		if !utf8.Valid(line) {
-			return nil, fmt.Errorf("domains: %s: not valid UTF-8", where)
+		it, err := jsonItem(fmt.Sprintf("%s:%d", name, n), c)
+		if err != nil {
+			return err
 		}
-		var jl jsonLine
-		dec := json.NewDecoder(bytes.NewReader(line))
-		if err := dec.Decode(&jl); err != nil {
-			return nil, fmt.Errorf("domains: %s: %v (want one JSON object per line with \"text\" or \"ids\")", where, err)
+		if it.IDs == nil {
+			texts++
 		}
-		switch {
-		case jl.Text != nil && jl.IDs != nil:
-			return nil, fmt.Errorf("domains: %s: both \"text\" and \"ids\"; give one", where)
-		case jl.IDs != nil:
-			for i, id := range jl.IDs {
-				if id < 0 {
-					return nil, fmt.Errorf("domains: %s: ids[%d] = %d is negative", where, i, id)
-				}
-			}
-			items = append(items, Item{Source: where, IDs: jl.IDs})
-		case jl.Text != nil:
-			items = append(items, Item{Source: where, Text: *jl.Text})
-		default:
-			return nil, fmt.Errorf("domains: %s: no \"text\" string or \"ids\" array", where)
-		}
+		spans = append(spans, span{off: off, end: off + int64(len(line)), line: n})
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("domains: %s: %w", name, err)
-	}
-	return items, nil
+	return spans, texts, nil
 }
 
-// readDir reads every regular file under dir, in lexical order of path, one
-// text per file. Hidden files and directories are skipped, and so are binary
-// files (a NUL byte in the first 8000 bytes); any other file must be UTF-8.
-func readDir(dir string) ([]Item, error) {
-	var items []Item
+// jsonItem decodes one line of a .jsonl file.
+func jsonItem(where string, line []byte) (Item, error) {
+	if !utf8.Valid(line) {
+		return Item{}, fmt.Errorf("domains: %s: not valid UTF-8", where)
+	}
+	var jl jsonLine
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&jl); err != nil {
+		return Item{}, fmt.Errorf("domains: %s: %v (want one JSON object per line with \"text\" or \"ids\")", where, err)
+	}
+	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
+		return Item{}, fmt.Errorf("domains: %s: more than one JSON value on the line (want one object per line)", where)
+	}
+	switch {
+	case jl.Text != nil && jl.IDs != nil:
+		return Item{}, fmt.Errorf("domains: %s: both \"text\" and \"ids\"; give one", where)
+	case jl.IDs != nil:
+		for i, id := range jl.IDs {
+			if id < 0 {
+				return Item{}, fmt.Errorf("domains: %s: ids[%d] = %d is negative", where, i, id)
+			}
+		}
+		return Item{Source: where, IDs: jl.IDs}, nil
+	case jl.Text != nil:
+		return Item{Source: where, Text: *jl.Text}, nil
+	}
+	return Item{}, fmt.Errorf("domains: %s: no \"text\" string or \"ids\" array", where)
+}
+
+// openDir indexes every regular file under dir, in lexical order of path,
+// one text per file. Hidden files and directories are skipped, and so are
+// binary files (a NUL byte in the first 8000 bytes); any other file must be
+// UTF-8. Files are read one at a time and only their names are kept.
+func openDir(dir string) (*Source, error) {
+	s := &Source{name: dir, format: formatDir}
+	h := sha256.New()
+	var n [8]byte
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -136,23 +173,55 @@ func readDir(dir string) ([]Item, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		it, err := readFile(p, false)
+		if errors.Is(err, errBinary) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
-			return nil // a binary file (images, objects) is not a text
+		rel, _ := filepath.Rel(dir, p)
+		for _, field := range []string{filepath.ToSlash(rel), it.Text} {
+			binary.LittleEndian.PutUint64(n[:], uint64(len(field)))
+			h.Write(n[:])
+			io.WriteString(h, field)
 		}
-		if !utf8.Valid(data) {
-			return fmt.Errorf("%s: not valid UTF-8 text (line %d)", p, badLine(data))
-		}
-		items = append(items, Item{Source: p, Text: string(data)})
+		s.files = append(s.files, p)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("domains: %w", err)
 	}
-	return items, nil
+	s.texts = len(s.files)
+	h.Sum(s.digest[:0])
+	return s, nil
+}
+
+// errBinary marks a file that is not a text.
+var errBinary = errors.New("binary file")
+
+// readFile reads one file of a directory domain as a text. Once the
+// directory is indexed (again is true), a file that turned binary or
+// invalid is reported as changed.
+func readFile(p string, again bool) (Item, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return Item{}, fmt.Errorf("domains: %w", err)
+	}
+	changed := ""
+	if again {
+		changed = " (did the file change since it was read?)"
+	}
+	if bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+		if again {
+			return Item{}, fmt.Errorf("domains: %s: binary file%s", p, changed)
+		}
+		return Item{}, errBinary // images, objects: not texts
+	}
+	if !utf8.Valid(data) {
+		return Item{}, fmt.Errorf("domains: %s: not valid UTF-8 text (line %d)%s", p, badLine(data), changed)
+	}
+	return Item{Source: p, Text: string(data)}, nil
 }
 
 // badLine is the 1-based line of the first invalid UTF-8 byte in data.

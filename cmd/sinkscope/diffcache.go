@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sinkscope/sinkscope/domains"
 	"github.com/sinkscope/sinkscope/internal/atomicfile"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
@@ -180,20 +179,13 @@ func optionsHash(f *headsFlags, srcs []source) (string, error) {
 	writeField(h, fmt.Sprintf("bos=%s seq-len=%d max-seqs=%d seed=%d ablate=%s", in.bos, in.seqLen, in.maxSeqs, in.seed, f.ablate))
 	if len(srcs) == 0 {
 		writeField(h, "default domains")
-		for _, name := range domains.Builtins() {
-			items, err := domains.Builtin(name)
-			if err != nil {
-				return "", err
-			}
-			srcs = append(srcs, source{name: name, items: items})
+		var err error
+		if srcs, err = defaultSources(); err != nil {
+			return "", err
 		}
 	}
 	for _, s := range srcs {
-		writeField(h, fmt.Sprintf("domain %q input=%v items=%d", s.name, s.input, len(s.items)))
-		for _, it := range s.items {
-			writeField(h, it.Text)
-			writeField(h, fmt.Sprint(it.IDs))
-		}
+		writeField(h, fmt.Sprintf("domain %q input=%v items=%d sha256=%s", s.name, s.input, s.src.Len(), s.src.Digest()))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -67,24 +67,25 @@ func (f *inputFlags) check() (tokenizer.BOSPolicy, error) {
 // source is a domain before it meets a model's tokenizer.
 type source struct {
 	name  string
-	items []domains.Item
+	src   *domains.Source
 	input bool // --ids/--text: one sequence, used whole
 }
 
-// readSources reads every --domain file, and --ids/--text, once. With none of
-// them it returns nil: each model then gets its default domains.
+// readSources indexes every --domain file, and takes --ids/--text, once.
+// With none of them it returns nil: each model then gets its default
+// domains.
 func (f *inputFlags) readSources() ([]source, error) {
 	var out []source
 	for _, d := range f.domains {
 		name, path, _ := domains.ParseSpec(d)
-		items, err := domains.Read(path)
+		src, err := domains.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("domain %q: %w", name, err)
 		}
-		if len(items) == 0 {
+		if src.Len() == 0 {
 			return nil, fmt.Errorf("domain %q is empty: %s holds no texts or id sequences", name, path)
 		}
-		out = append(out, source{name: name, items: items})
+		out = append(out, source{name: name, src: src})
 	}
 	switch {
 	case f.ids != "":
@@ -92,19 +93,36 @@ func (f *inputFlags) readSources() ([]source, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, source{name: "input", items: []domains.Item{{Source: "--ids", IDs: ids}}, input: true})
+		out = append(out, source{name: "input", src: domains.FromItems("--ids", []domains.Item{{Source: "--ids", IDs: ids}}), input: true})
 	case f.text != "":
-		out = append(out, source{name: "input", items: []domains.Item{{Source: "--text", Text: f.text}}, input: true})
+		out = append(out, source{name: "input", src: domains.FromItems("--text", []domains.Item{{Source: "--text", Text: f.text}}), input: true})
 	}
 	return out, nil
 }
 
-// domainSet is one domain ready for a model: sequences with query masks.
+// defaultSources are the built-in domains, for a language model given no
+// inputs.
+func defaultSources() ([]source, error) {
+	var out []source
+	for _, name := range domains.Builtins() {
+		src, err := domains.Builtin(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, source{name: name, src: src})
+	}
+	return out, nil
+}
+
+// domainSet is one domain ready for a model: a count of sequences and a way
+// to run through them, one at a time, so that memory does not grow with
+// their number.
 type domainSet struct {
 	name    string
-	seqs    []metrics.Sequence
-	items   int // texts or sequences in the source
-	skipped int // texts shorter than --seq-len
+	n       int                                         // sequences
+	each    func(fn func(metrics.Sequence) error) error // calls fn with every sequence; fn must not keep it
+	items   int                                         // texts or sequences in the source
+	skipped int                                         // texts shorter than --seq-len
 	note    string
 }
 
@@ -118,12 +136,9 @@ func (f *inputFlags) modelDomains(m model.Model, label string, tok *tokenizer.To
 		if toy, ok := m.(*bbtoy.Model); ok {
 			return f.toyDomains(toy), nil
 		}
-		for _, name := range domains.Builtins() {
-			items, err := domains.Builtin(name)
-			if err != nil {
-				return nil, err
-			}
-			srcs = append(srcs, source{name: name, items: items})
+		var err error
+		if srcs, err = defaultSources(); err != nil {
+			return nil, err
 		}
 	}
 	var enc domains.Encoder
@@ -132,11 +147,7 @@ func (f *inputFlags) modelDomains(m model.Model, label string, tok *tokenizer.To
 	}
 	needText := false
 	for _, s := range srcs {
-		for _, it := range s.items {
-			if it.IDs == nil && !s.input {
-				needText = true
-			}
-		}
+		needText = needText || (s.src.Texts() > 0 && !s.input)
 	}
 	if needText && info.MaxSeqLen > 0 && f.seqLen > info.MaxSeqLen {
 		return nil, usagef("--seq-len %d exceeds the context of %s (max_position_embeddings %d)", f.seqLen, label, info.MaxSeqLen)
@@ -144,55 +155,65 @@ func (f *inputFlags) modelDomains(m model.Model, label string, tok *tokenizer.To
 	var out []domainSet
 	for _, s := range srcs {
 		opt := domains.Options{MaxSeqs: f.maxSeqs, SeqLen: f.seqLen, Seed: f.seed, Context: info.MaxSeqLen}
-		if s.input {
-			if it := s.items[0]; it.IDs == nil {
-				if enc == nil {
-					return nil, fmt.Errorf("%s has no tokenizer: use --ids instead of --text", label)
-				}
-				ids, err := enc(it.Text)
-				if err != nil {
-					return nil, fmt.Errorf("--text: %w", err)
-				}
-				if len(ids) < 2 {
-					return nil, fmt.Errorf("--text %q encodes to %d token(s); need at least 2", it.Text, len(ids))
-				}
-				s.items = []domains.Item{{Source: "--text", IDs: ids}}
+		if s.input && s.src.Texts() > 0 {
+			if enc == nil {
+				return nil, fmt.Errorf("%s has no tokenizer: use --ids instead of --text", label)
 			}
+			ids, err := enc(f.text)
+			if err != nil {
+				return nil, fmt.Errorf("--text: %w", err)
+			}
+			if len(ids) < 2 {
+				return nil, fmt.Errorf("--text %q encodes to %d token(s); need at least 2", f.text, len(ids))
+			}
+			s.src = domains.FromItems("--text", []domains.Item{{Source: "--text", IDs: ids}})
 		}
-		d, err := domains.Sample(s.name, s.items, enc, opt)
+		d, err := domains.Sample(s.name, s.src, enc, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
-		ds := domainSet{name: s.name, items: d.Items, skipped: d.Skipped}
-		for _, ids := range d.Seqs {
-			ds.seqs = append(ds.seqs, metrics.Sequence{IDs: ids})
-		}
-		out = append(out, ds)
+		out = append(out, domainSet{
+			name: s.name,
+			n:    d.Len(),
+			each: func(fn func(metrics.Sequence) error) error {
+				return d.Each(func(ids []int) error { return fn(metrics.Sequence{IDs: ids}) })
+			},
+			items:   d.Items,
+			skipped: d.Skipped,
+		})
 	}
 	return out, nil
 }
 
 // toyDomains generates --max-seqs Bigram-Backcopy sequences (100 when 0) from
 // --seed and splits their queries by input token: triggers (whose next token
-// is a copy) and the rest (whose next token is a bigram draw).
+// is a copy) and the rest (whose next token is a bigram draw). Each domain
+// generates the same sequences again, one at a time.
 func (f *inputFlags) toyDomains(toy *bbtoy.Model) []domainSet {
 	task := toy.Task()
 	n := f.maxSeqs
 	if n == 0 {
 		n = 100
 	}
-	seqs := task.Generate(rand.New(rand.NewPCG(f.seed, 0xb1b0)), n)
-	trig := domainSet{name: "trigger", items: n, note: "queries at trigger tokens"}
-	non := domainSet{name: "non-trigger", items: n, note: "queries at non-trigger tokens"}
-	for _, ids := range seqs {
-		qt := make([]bool, len(ids))
-		qn := make([]bool, len(ids))
-		for i, id := range ids {
-			qt[i] = task.IsTrigger(id)
-			qn[i] = !qt[i] && id != task.BOS()
+	each := func(trigger bool) func(fn func(metrics.Sequence) error) error {
+		return func(fn func(metrics.Sequence) error) error {
+			rng := rand.New(rand.NewPCG(f.seed, 0xb1b0))
+			ids := make([]int, task.SeqLen())
+			q := make([]bool, task.SeqLen())
+			for range n {
+				task.Sample(rng, ids)
+				for i, id := range ids {
+					q[i] = task.IsTrigger(id) == trigger && id != task.BOS()
+				}
+				if err := fn(metrics.Sequence{IDs: ids, Queries: q}); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		trig.seqs = append(trig.seqs, metrics.Sequence{IDs: ids, Queries: qt})
-		non.seqs = append(non.seqs, metrics.Sequence{IDs: ids, Queries: qn})
 	}
-	return []domainSet{trig, non}
+	return []domainSet{
+		{name: "trigger", n: n, each: each(true), items: n, note: "queries at trigger tokens"},
+		{name: "non-trigger", n: n, each: each(false), items: n, note: "queries at non-trigger tokens"},
+	}
 }

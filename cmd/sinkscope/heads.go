@@ -131,6 +131,7 @@ func (f *headsFlags) validate() (bos tokenizer.BOSPolicy, cl metrics.Classifier,
 }
 
 func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
+	defer tightenGC()()
 	bos, cl, ablate, err := f.validate()
 	if err != nil {
 		return err
@@ -192,7 +193,6 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 	if run.domains, err = f.in.modelDomains(m, arg, tok, bos, srcs); err != nil {
 		return nil, err
 	}
-	run.first = firstTokenNote(m, tok, run.domains)
 	heads := ablate
 	if f.ablate == "all" {
 		heads = metrics.AllHeads(info)
@@ -204,8 +204,9 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 	}
 	total := 0
 	for _, d := range run.domains {
-		total += len(d.seqs) * (1 + len(heads))
+		total += d.n * (1 + len(heads))
 	}
+	bosID, bosName, hasBOS := firstToken(m, tok)
 	bar := newProgress(stderr, fmt.Sprintf("%s: %d forward passes", arg, total), total)
 	defer bar.finish()
 	for _, d := range run.domains {
@@ -213,14 +214,24 @@ func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPol
 		if err != nil {
 			return nil, fmt.Errorf("%s: --ablate: %w", arg, err)
 		}
-		for i, s := range d.seqs {
-			if err := acc.Add(s); err != nil {
-				return nil, fmt.Errorf("%s: domain %q, sequence %d: %w", arg, d.name, i+1, err)
+		i, withBOS := 0, 0
+		err = d.each(func(s metrics.Sequence) error {
+			i++
+			if hasBOS && s.IDs[0] == bosID {
+				withBOS++
 			}
+			if err := acc.Add(s); err != nil {
+				return fmt.Errorf("%s: domain %q, sequence %d: %w", arg, d.name, i, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		res := acc.Result()
 		run.results = append(run.results, res)
 		run.classes = append(run.classes, cl.Classify(&res))
+		run.first = append(run.first, firstTokenNote(bosID, bosName, hasBOS, withBOS, d.n))
 	}
 	return run, nil
 }
@@ -233,40 +244,35 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// firstTokenNote says, per domain, which token sits at position 0: the BOS
-// token (of the tokenizer or of the Bigram-Backcopy task) in how many
-// sequences, or that the first token is a content token.
-func firstTokenNote(m model.Model, tok *tokenizer.Tokenizer, ds []domainSet) []string {
-	bos, name, ok := -1, "", false
+// firstToken is the token a sequence should start with: the BOS token of
+// the tokenizer or of the Bigram-Backcopy task, if there is one.
+func firstToken(m model.Model, tok *tokenizer.Tokenizer) (id int, name string, ok bool) {
 	switch {
 	case tok != nil:
-		if bos, ok = tok.BOS(); ok {
-			name = tok.Token(bos)
+		if id, ok = tok.BOS(); ok {
+			name = tok.Token(id)
 		}
 	case isToy(m):
-		bos, ok = m.(*bbtoy.Model).Task().BOS(), true
-		name = m.(*bbtoy.Model).Task().Token(bos)
+		task := m.(*bbtoy.Model).Task()
+		id, ok = task.BOS(), true
+		name = task.Token(id)
 	}
-	out := make([]string, len(ds))
-	for j, d := range ds {
-		n := 0
-		for _, s := range d.seqs {
-			if ok && s.IDs[0] == bos {
-				n++
-			}
-		}
-		switch {
-		case !ok:
-			out[j] = "a content token (no BOS token is defined)"
-		case n == 0:
-			out[j] = fmt.Sprintf("a content token in every sequence (BOS %q, id %d, is never first)", name, bos)
-		case n == len(d.seqs):
-			out[j] = fmt.Sprintf("BOS %q (id %d) in every sequence", name, bos)
-		default:
-			out[j] = fmt.Sprintf("BOS %q (id %d) in %d of %d sequences, a content token in the rest", name, bos, n, len(d.seqs))
-		}
+	return id, name, ok
+}
+
+// firstTokenNote says which token sits at position 0 of a domain's n
+// sequences, withBOS of which start with the BOS token: the BOS token in how
+// many sequences, or that the first token is a content token.
+func firstTokenNote(bos int, name string, hasBOS bool, withBOS, n int) string {
+	switch {
+	case !hasBOS:
+		return "a content token (no BOS token is defined)"
+	case withBOS == 0:
+		return fmt.Sprintf("a content token in every sequence (BOS %q, id %d, is never first)", name, bos)
+	case withBOS == n:
+		return fmt.Sprintf("BOS %q (id %d) in every sequence", name, bos)
 	}
-	return out
+	return fmt.Sprintf("BOS %q (id %d) in %d of %d sequences, a content token in the rest", name, bos, withBOS, n)
 }
 
 // headRecords lays out the rows: one per (model, domain, layer, head).
