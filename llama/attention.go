@@ -77,8 +77,8 @@ func (p *pass) attendBlocked(at *Attention) {
 func (p *pass) attendFull(l int, at *Attention) {
 	in := p.m.Dims
 	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
-	if p.full == nil {
-		p.full = make([]float32, H*T*T)
+	if len(p.full) == 0 {
+		p.full = sized(p.full, H*T*T)
 	}
 	head := func(h int) []float32 { return p.full[h*T*T : (h+1)*T*T] }
 	workers := len(p.scratch)

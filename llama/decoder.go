@@ -2,6 +2,7 @@ package llama
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/sinkscope/sinkscope/internal/kernels"
 	"github.com/sinkscope/sinkscope/loader"
@@ -26,6 +27,11 @@ type Decoder struct {
 	// Threads is the number of goroutines a forward pass uses for matrix
 	// products and attention; 0 means GOMAXPROCS.
 	Threads int
+
+	mu      sync.Mutex
+	free    []*buffers // activations of finished passes, for the next ones
+	ropeCos []float32  // [positions, head_dim/2] RoPE table for the longest pass so far
+	ropeSin []float32  // [positions, head_dim/2]
 }
 
 // Layer is one transformer block:

@@ -22,11 +22,18 @@ func (m *Decoder) Info() model.Info { return m.Dims }
 // tensors of a layer are built only when one of them is hooked. Forward may
 // be called from several goroutines at once.
 func (m *Decoder) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
-	return m.run(tokens, hs, nil)
+	return m.run(nil, tokens, hs, nil)
 }
 
-// run is Forward (st == nil) or Extend.
-func (m *Decoder) run(tokens []int, hs *hooks.Set, st *State) ([]float32, error) {
+// ForwardInto is Forward with the logits written into dst when its capacity
+// suffices (model.IntoForwarder).
+func (m *Decoder) ForwardInto(dst []float32, tokens []int, hs *hooks.Set) ([]float32, error) {
+	return m.run(dst, tokens, hs, nil)
+}
+
+// run is Forward (st == nil) or Extend, with the logits in dst if it is
+// large enough.
+func (m *Decoder) run(dst []float32, tokens []int, hs *hooks.Set, st *State) ([]float32, error) {
 	T, d, V := len(tokens), m.Dims.DModel, m.Dims.Vocab
 	p0 := 0
 	if st != nil {
@@ -44,6 +51,7 @@ func (m *Decoder) run(tokens []int, hs *hooks.Set, st *State) ([]float32, error)
 		}
 	}
 	p := newPass(m, T, hs, st)
+	defer m.release(p.buffers)
 	for i, id := range tokens {
 		m.Embed.Row(id, p.x[i*d:(i+1)*d])
 	}
@@ -58,7 +66,11 @@ func (m *Decoder) run(tokens []int, hs *hooks.Set, st *State) ([]float32, error)
 	}
 	m.Final.Rows(p.xn, p.x, d)
 	p.hook(hooks.Global(hooks.LnFinal), p.xn, T, d)
-	logits := make([]float32, T*V)
+	logits := dst[:0]
+	if cap(logits) < T*V {
+		logits = make([]float32, T*V)
+	}
+	logits = logits[:T*V]
 	kernels.MatMulT(logits, p.xn, T, m.LMHead, p.threads)
 	p.hook(hooks.Global(hooks.Logits), logits, T, V)
 	return logits, nil
@@ -99,6 +111,17 @@ type pass struct {
 	cos     []float32 // [p0+T, head_dim/2]
 	sin     []float32 // [p0+T, head_dim/2]
 
+	keys   []float32 // [p0+T, kv_heads, head_dim]: k, or the state's keys of this layer
+	values []float32 // [p0+T, kv_heads, head_dim]: v, or the state's values of this layer
+
+	*buffers
+}
+
+// buffers are the activations of a pass. A Decoder keeps them from one pass
+// to the next, so that a run over many sequences does not allocate them anew
+// for each and memory stays at one pass's activations per concurrent pass.
+// A hook that keeps a tensor must copy it.
+type buffers struct {
 	x       []float32   // [T, d_model] residual stream
 	xn      []float32   // [T, d_model] normalised input of a sublayer
 	out     []float32   // [T, d_model] sublayer output
@@ -106,12 +129,53 @@ type pass struct {
 	k       []float32   // [T, kv_heads, head_dim]
 	v       []float32   // [T, kv_heads, head_dim]
 	z       []float32   // [T, heads, head_dim]
-	keys    []float32   // [p0+T, kv_heads, head_dim]: k, or the state's keys of this layer
-	values  []float32   // [p0+T, kv_heads, head_dim]: v, or the state's values of this layer
 	gate    []float32   // [T, intermediate]
 	up      []float32   // [T, intermediate]
 	scratch [][]float32 // per worker [queryBlock, p0+T] scores
 	full    []float32   // [heads, T, T] scores/pattern, only when hooked
+}
+
+// acquire takes the buffers of a finished pass, or new ones.
+func (m *Decoder) acquire() *buffers {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.free); n > 0 {
+		b := m.free[n-1]
+		m.free = m.free[:n-1]
+		return b
+	}
+	return new(buffers)
+}
+
+// rope returns the RoPE tables for positions 0..n-1. A table's row depends
+// on its position only, so the table of the longest pass so far serves every
+// shorter one; the slices are shared and read-only.
+func (m *Decoder) rope(n int) (cos, sin []float32) {
+	h := len(m.InvFreq)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.ropeCos) < n*h {
+		m.ropeCos, m.ropeSin = kernels.RopeTable(m.InvFreq, n)
+	}
+	return m.ropeCos[:n*h], m.ropeSin[:n*h]
+}
+
+// release keeps b for the next pass.
+func (m *Decoder) release(b *buffers) {
+	m.mu.Lock()
+	m.free = append(m.free, b)
+	m.mu.Unlock()
+}
+
+// sized returns buf with n zeroed elements, in buf's array when it is large
+// enough.
+func sized(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	buf = buf[:n]
+	clear(buf)
+	return buf
 }
 
 func newPass(m *Decoder, T int, hs *hooks.Set, st *State) *pass {
@@ -124,26 +188,31 @@ func newPass(m *Decoder, T int, hs *hooks.Set, st *State) *pass {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
+	b := m.acquire()
 	p := &pass{
 		m: m, hs: hs, st: st, threads: threads, T: T,
-		scale: float32(1 / math.Sqrt(float64(in.HeadDim))),
-		x:     make([]float32, T*in.DModel),
-		xn:    make([]float32, T*in.DModel),
-		out:   make([]float32, T*in.DModel),
-		q:     make([]float32, T*in.Heads*in.HeadDim),
-		k:     make([]float32, T*in.KVHeads*in.HeadDim),
-		v:     make([]float32, T*in.KVHeads*in.HeadDim),
-		z:     make([]float32, T*in.Heads*in.HeadDim),
-		gate:  make([]float32, T*inter),
-		up:    make([]float32, T*inter),
+		scale:   float32(1 / math.Sqrt(float64(in.HeadDim))),
+		buffers: b,
 	}
 	if st != nil {
 		p.p0 = st.n
 	}
-	p.cos, p.sin = kernels.RopeTable(m.InvFreq, p.p0+T)
-	p.scratch = make([][]float32, min(threads, in.Heads))
-	for w := range p.scratch {
-		p.scratch[w] = make([]float32, min(queryBlock, T)*(p.p0+T))
+	b.x = sized(b.x, T*in.DModel)
+	b.xn = sized(b.xn, T*in.DModel)
+	b.out = sized(b.out, T*in.DModel)
+	b.q = sized(b.q, T*in.Heads*in.HeadDim)
+	b.k = sized(b.k, T*in.KVHeads*in.HeadDim)
+	b.v = sized(b.v, T*in.KVHeads*in.HeadDim)
+	b.z = sized(b.z, T*in.Heads*in.HeadDim)
+	b.gate = sized(b.gate, T*inter)
+	b.up = sized(b.up, T*inter)
+	b.full = b.full[:0] // sized when a hook needs it
+	p.cos, p.sin = m.rope(p.p0 + T)
+	if n := min(threads, in.Heads); len(b.scratch) != n {
+		b.scratch = make([][]float32, n)
+	}
+	for w := range b.scratch {
+		b.scratch[w] = sized(b.scratch[w], min(queryBlock, T)*(p.p0+T))
 	}
 	return p
 }

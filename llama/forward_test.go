@@ -8,6 +8,7 @@ import (
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 	"github.com/sinkscope/sinkscope/llama"
+	"github.com/sinkscope/sinkscope/model"
 )
 
 // TestSlidingWindow checks Mistral's sliding_window: query i attends to keys
@@ -172,6 +173,39 @@ func TestConcurrentForward(t *testing.T) {
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestReusedBuffers: a pass reuses the activations of earlier ones (longer,
+// shorter, hooked or not), and ForwardInto a logits buffer; the logits must
+// not depend on either.
+func TestReusedBuffers(t *testing.T) {
+	m, _ := open(t, fixtures.Path(t, "hf/stories260K_hf"))
+	var hs hooks.Set
+	hs.Add(hooks.At(0, hooks.AttnScores), func(hooks.Point, hooks.Tensor) {})
+	short := storiesIDs[:5]
+	want, err := m.Forward(short, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, run := range []struct {
+		ids []int
+		hs  *hooks.Set
+	}{{storiesIDs, &hs}, {short, nil}, {storiesIDs, nil}, {short, &hs}, {short, nil}} {
+		dst := make([]float32, len(storiesIDs)*m.Info().Vocab)
+		for i := range dst {
+			dst[i] = float32(i) // stale values must be overwritten
+		}
+		got, err := m.(model.IntoForwarder).ForwardInto(dst, run.ids, run.hs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &got[0] != &dst[0] || len(got) != len(run.ids)*m.Info().Vocab {
+			t.Fatalf("pass %d: ForwardInto did not return its buffer cut to [T, vocab]", i)
+		}
+		if len(run.ids) == len(short) && maxAbsDiff(got, want) != 0 {
+			t.Errorf("pass %d: logits differ by %g from the first pass on the same tokens", i, maxAbsDiff(got, want))
 		}
 	}
 }

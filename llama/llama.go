@@ -18,7 +18,7 @@ import (
 
 // Model is a Llama or Mistral model. It implements model.Model.
 type Model struct {
-	Decoder
+	*Decoder
 }
 
 // New binds the weights of a LlamaForCausalLM or MistralForCausalLM
@@ -46,5 +46,5 @@ func New(c *loader.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{*d}, nil
+	return &Model{d}, nil
 }

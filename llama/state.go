@@ -35,7 +35,7 @@ func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
 	if s == nil || len(s.k) != len(m.Layers) {
 		return nil, fmt.Errorf("llama: extend: state was not made by this model's NewState")
 	}
-	logits, err := m.run(tokens, nil, s)
+	logits, err := m.run(nil, tokens, nil, s)
 	if err == nil {
 		s.n += len(tokens)
 	}

@@ -37,9 +37,15 @@ type Accumulator struct {
 	layers []layerAcc // [Layers]
 	dloss  []Welford  // [len(opts.Ablate)]
 
-	st   stage // the current pass
-	err  error // first problem a hook met during the current pass
-	gram *gram // ‖W_O^(h) x‖ through per-head Gram matrices
+	st     stage     // the current pass
+	err    error     // first problem a hook met during the current pass
+	gram   *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
+	logits []float32 // [T, vocab] reused by models that write logits in place
+
+	cur   Sequence    // the sequence being added, read by the hooks
+	hooks *hooks.Set  // the analysis hooks, built on first use
+	zero  []hooks.Set // [len(opts.Ablate)] one head zeroed each
+	dl    []float64   // [len(opts.Ablate)] Δloss of the current sequence
 }
 
 // headAcc holds one head's running sums over sequences.
@@ -100,7 +106,7 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 			return nil, err
 		}
 	}
-	return &Accumulator{
+	a := &Accumulator{
 		m:      m,
 		info:   info,
 		opts:   opts,
@@ -109,7 +115,12 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 		layers: make([]layerAcc, info.Layers),
 		dloss:  make([]Welford, len(opts.Ablate)),
 		gram:   newGram(m),
-	}, nil
+		zero:   make([]hooks.Set, len(opts.Ablate)),
+	}
+	for j, h := range opts.Ablate {
+		a.zero[j].Add(hooks.ZeroHead(h.Layer, h.Head))
+	}
+	return a, nil
 }
 
 // Add runs the model on s (plus one pass per ablated head) and folds the
@@ -125,15 +136,12 @@ func (a *Accumulator) Add(s Sequence) error {
 	}
 	a.reset(len(s.IDs))
 	a.err = nil
-	var hs hooks.Set
-	for l := 0; l < a.info.Layers; l++ {
-		hs.Add(hooks.At(l, hooks.Pattern), func(p hooks.Point, t hooks.Tensor) { a.onPattern(p.Layer, t, s) })
-		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) { a.onScores(p.Layer, t, s) })
-		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) { a.onV(p.Layer, t) })
-		hs.Add(hooks.At(l, hooks.Z), func(p hooks.Point, t hooks.Tensor) { a.onZ(p.Layer, t, s) })
-		hs.Add(hooks.At(l, hooks.ResidPost), func(p hooks.Point, t hooks.Tensor) { a.onResid(p.Layer, t) })
+	a.cur = s
+	defer func() { a.cur = Sequence{} }()
+	if a.hooks == nil {
+		a.hooks = a.newHooks()
 	}
-	logits, err := a.m.Forward(s.IDs, &hs)
+	logits, err := a.forward(s.IDs, a.hooks)
 	a.progress()
 	if err != nil {
 		return fmt.Errorf("metrics: forward pass: %w", err)
@@ -145,11 +153,9 @@ func (a *Accumulator) Add(s Sequence) error {
 	if err != nil {
 		return err
 	}
-	dl := make([]float64, len(a.opts.Ablate))
+	dl := a.dl[:0]
 	for j, h := range a.opts.Ablate {
-		var zs hooks.Set
-		zs.Add(hooks.ZeroHead(h.Layer, h.Head))
-		lg, err := a.m.Forward(s.IDs, &zs)
+		lg, err := a.forward(s.IDs, &a.zero[j])
 		a.progress()
 		if err != nil {
 			return fmt.Errorf("metrics: forward pass with head %v zeroed: %w", h, err)
@@ -158,10 +164,38 @@ func (a *Accumulator) Add(s Sequence) error {
 		if err != nil {
 			return err
 		}
-		dl[j] = l - base
+		dl = append(dl, l-base)
 	}
+	a.dl = dl
 	a.commit(base, dl)
 	return nil
+}
+
+// newHooks builds the hooks of an analysis pass once; they read the
+// sequence being added from a.cur.
+func (a *Accumulator) newHooks() *hooks.Set {
+	hs := new(hooks.Set)
+	for l := 0; l < a.info.Layers; l++ {
+		hs.Add(hooks.At(l, hooks.Pattern), func(p hooks.Point, t hooks.Tensor) { a.onPattern(p.Layer, t, a.cur) })
+		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) { a.onScores(p.Layer, t, a.cur) })
+		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) { a.onV(p.Layer, t) })
+		hs.Add(hooks.At(l, hooks.Z), func(p hooks.Point, t hooks.Tensor) { a.onZ(p.Layer, t, a.cur) })
+		hs.Add(hooks.At(l, hooks.ResidPost), func(p hooks.Point, t hooks.Tensor) { a.onResid(p.Layer, t) })
+	}
+	return hs
+}
+
+// forward runs the model, into the accumulator's logits buffer when the
+// model can write there; the logits are read before the next pass.
+func (a *Accumulator) forward(ids []int, hs *hooks.Set) ([]float32, error) {
+	if m, ok := a.m.(model.IntoForwarder); ok {
+		lg, err := m.ForwardInto(a.logits, ids, hs)
+		if err == nil {
+			a.logits = lg
+		}
+		return lg, err
+	}
+	return a.m.Forward(ids, hs)
 }
 
 func (a *Accumulator) progress() {

@@ -30,3 +30,12 @@ type Model interface {
 	// W_O^(h) is the head's column slice of the output projection.
 	HeadOutput(layer, head int, dst, z []float32)
 }
+
+// IntoForwarder is a Model that can write the logits of a forward pass into
+// a buffer of the caller's, so that a series of passes (an analysis over
+// many sequences) does not allocate them anew each time.
+type IntoForwarder interface {
+	// ForwardInto is Forward with the logits written into dst when its
+	// capacity suffices (a new slice otherwise); it returns them.
+	ForwardInto(dst []float32, tokens []int, hs *hooks.Set) ([]float32, error)
+}

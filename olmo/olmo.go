@@ -26,7 +26,7 @@ const layerNormEps = 1e-5
 
 // Model is an OLMo or OLMo-2 model. It implements model.Model.
 type Model struct {
-	llama.Decoder
+	*llama.Decoder
 }
 
 // New binds the weights of an OlmoForCausalLM or Olmo2ForCausalLM
@@ -52,5 +52,5 @@ func New(c *loader.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{*d}, nil
+	return &Model{d}, nil
 }

@@ -8,24 +8,49 @@ import (
 
 // arenas recycles the scratch memory of MatMulT and Gemm between calls (a
 // forward pass makes hundreds of calls of a few shapes), so that they do not
-// allocate megabytes per call. It holds no state between calls: every
+// allocate per call: a long analysis then makes almost no garbage, and its
+// memory does not drift with the number of passes. Unlike a sync.Pool it is
+// not emptied by garbage collections. It holds no state between calls: every
 // buffer taken from it is written before it is read.
-var arenas sync.Pool // of *[]float32
+var arenas struct {
+	sync.Mutex
+	free []*[]float32
+}
 
-// getArena returns a buffer of n float32 with unspecified contents.
+// maxArenas bounds the buffers kept: one per concurrent call is enough.
+const maxArenas = 16
+
+// getArena returns a buffer of n float32 with unspecified contents: the
+// largest kept one when it is big enough.
 func getArena(n int) *[]float32 {
-	if v, ok := arenas.Get().(*[]float32); ok {
-		if cap(*v) >= n {
+	arenas.Lock()
+	defer arenas.Unlock()
+	if k := len(arenas.free); k > 0 {
+		if v := arenas.free[k-1]; cap(*v) >= n {
+			arenas.free = arenas.free[:k-1]
 			*v = (*v)[:n]
 			return v
 		}
+		// Too small: drop it for a bigger one, so that the list converges
+		// to buffers of the largest size in use.
+		arenas.free = arenas.free[:k-1]
 	}
 	b := make([]float32, n)
 	return &b
 }
 
-// putArena returns a buffer from getArena to the pool.
-func putArena(b *[]float32) { arenas.Put(b) }
+// putArena keeps a buffer from getArena for later calls, largest last.
+func putArena(b *[]float32) {
+	arenas.Lock()
+	defer arenas.Unlock()
+	if len(arenas.free) == maxArenas {
+		return
+	}
+	arenas.free = append(arenas.free, b)
+	for i := len(arenas.free) - 1; i > 0 && cap(*arenas.free[i-1]) > cap(*arenas.free[i]); i-- {
+		arenas.free[i-1], arenas.free[i] = arenas.free[i], arenas.free[i-1]
+	}
+}
 
 // serialFlops is the size of product (in flops) below which MatMulT and
 // Gemm stay on the calling goroutine: about 25 µs of work, where handing
