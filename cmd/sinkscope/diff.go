@@ -98,6 +98,7 @@ type seriesItem struct {
 }
 
 func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
+	defer tightenGC()()
 	h := &f.h
 	bos, cl, ablate, err := h.validate()
 	if err != nil {
