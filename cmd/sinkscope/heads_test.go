@@ -8,7 +8,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -421,83 +420,6 @@ func TestHeadsBadInputs(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestHeadsMemory (opt-in: SINKSCOPE_RSS=1) measures the peak RSS of `heads`
-// over 10 and over 1000 sequences of 64 tokens, each in a fresh process (this
-// test binary re-executed), and requires the second to stay within 1.1× the
-// first: domains are read one sequence at a time, the reducers keep running
-// sums, and the forward passes reuse their buffers. The model is stories260K,
-// or the checkpoint named by SINKSCOPE_RSS_MODEL.
-func TestHeadsMemory(t *testing.T) {
-	if child := os.Getenv("SINKSCOPE_RSS_CHILD"); child != "" {
-		rssChild(t, child)
-		return
-	}
-	if os.Getenv("SINKSCOPE_RSS") == "" {
-		t.Skip("set SINKSCOPE_RSS=1 to measure peak RSS with 10 and 1000 sequences (about a minute)")
-	}
-	dir := os.Getenv("SINKSCOPE_RSS_MODEL")
-	if dir == "" {
-		dir = fixtures.Path(t, "hf/stories260K_hf")
-	}
-	tmp := t.TempDir()
-	peak := map[int]int{}
-	for _, n := range []int{10, 1000} {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			ids := []int{1}
-			for j := 1; j < 64; j++ {
-				ids = append(ids, 3+(i*7919+j*104729)%509)
-			}
-			js, _ := json.Marshal(map[string][]int{"ids": ids})
-			b.Write(js)
-			b.WriteByte('\n')
-		}
-		p := filepath.Join(tmp, fmt.Sprintf("d%d.jsonl", n))
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHeadsMemory$", "-test.v")
-		cmd.Env = append(os.Environ(), "SINKSCOPE_RSS_CHILD="+dir+"|"+p+"|"+strconv.Itoa(n))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("child for %d sequences: %v\n%s", n, err, out)
-		}
-		i := strings.Index(string(out), "VmHWM_kB=")
-		if i < 0 {
-			t.Fatalf("child for %d sequences printed no VmHWM:\n%s", n, out)
-		}
-		var kb int
-		fmt.Sscanf(string(out[i:]), "VmHWM_kB=%d", &kb)
-		peak[n] = kb
-	}
-	ratio := float64(peak[1000]) / float64(peak[10])
-	t.Logf("peak RSS: %d kB with 10 sequences, %d kB with 1000 (ratio %.3f)", peak[10], peak[1000], ratio)
-	if ratio > 1.1 {
-		t.Errorf("peak RSS grew %.3f× from 10 to 1000 sequences, want ≤ 1.1×", ratio)
-	}
-}
-
-// rssChild runs heads over one domain and prints the process's peak RSS.
-func rssChild(t *testing.T, spec string) {
-	parts := strings.Split(spec, "|")
-	var out, errb bytes.Buffer
-	if code := run([]string{"heads", parts[0], "--domain", "d=" + parts[1], "--max-seqs", "0", "--format", "csv"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	if want := "d,0,0," + parts[2] + ","; !strings.Contains(out.String(), want) {
-		t.Fatalf("output lacks %q:\n%.300s", want, out.String())
-	}
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc/self/status: %v", err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			fmt.Printf("VmHWM_kB=%s\n", f[1])
-		}
 	}
 }
 
