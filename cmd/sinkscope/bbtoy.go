@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -299,7 +300,7 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 
 func newBBToyReproduceCmd() *cobra.Command {
 	var f trainFlags
-	var exp, out string
+	var exp, out, seeds string
 	var format *string
 	var reuse bool
 	c := &cobra.Command{
@@ -312,7 +313,11 @@ paper's numbers (PAPER.md §1.7, §4) and the PyTorch anchor (bench/bb_torch.py,
   relu  softmax vs ReLU attention, 800 steps: no sink and no value drain with ReLU;
   sgd   3 layers, AdamW lr 1e-3 vs SGD lr 0.03 (momentum 0.9), 2000 steps: the BOS residual norm.
 Runs go to DIR/<run>/ (dynamics.jsonl, final checkpoint), plots to DIR/*.png. Prints the
-acceptance checks, then the paper's table next to ours.`,
+acceptance checks, then the paper's table next to ours.
+
+At this scale whether and when the sink forms varies from seed to seed. --seeds repeats the
+experiment once per seed, in DIR/seed-N/, and prints each check with its value on every seed,
+the median and on how many seeds it passed; a check passes on more than half of the seeds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(*format); err != nil {
@@ -331,8 +336,19 @@ acceptance checks, then the paper's table next to ours.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			res, err := bbtoy.Reproduce(ctx, exp, bbtoy.ReproOptions{Dir: out, D: f.d, Batch: f.batch, Steps: f.steps,
-				Seed: f.seed, Threads: f.threads, EvalEvery: f.evalEvery, EvalBatch: f.evalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse})
+			opts := bbtoy.ReproOptions{Dir: out, D: f.d, Batch: f.batch, Steps: f.steps,
+				Seed: f.seed, Threads: f.threads, EvalEvery: f.evalEvery, EvalBatch: f.evalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse}
+			if seeds != "" {
+				if cmd.Flags().Changed("seed") {
+					return usagef("give --seed or --seeds, not both")
+				}
+				list, err := parseSeeds(seeds)
+				if err != nil {
+					return err
+				}
+				return reproduceSeeds(ctx, cmd, exp, opts, list, *format)
+			}
+			res, err := bbtoy.Reproduce(ctx, exp, opts)
 			if err != nil {
 				return err
 			}
@@ -374,8 +390,61 @@ acceptance checks, then the paper's table next to ours.`,
 	}
 	f.register(c, false)
 	c.Flags().StringVar(&exp, "experiment", "", "sink, relu or sgd")
+	c.Flags().StringVar(&seeds, "seeds", "", "repeat the experiment with each of these seeds (e.g. 1-5 or 1,2,42) and summarise the checks over them")
 	c.Flags().BoolVar(&reuse, "reuse", false, "reuse DIR/<run>/dynamics.jsonl of runs already trained to --steps (same flags) instead of training them again")
 	c.Flags().StringVar(&out, "out", "", "output directory")
 	format = formatFlag(c, "table")
 	return c
+}
+
+// reproduceSeeds runs a seed study and prints each check over the seeds.
+func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o bbtoy.ReproOptions, seeds []uint64, format string) error {
+	st, err := bbtoy.ReproduceSeeds(ctx, exp, o, seeds)
+	if err != nil {
+		return err
+	}
+	rec := records{fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass"}}
+	for _, s := range seeds {
+		rec.fields = append(rec.fields, fmt.Sprintf("seed_%d", s))
+	}
+	for _, ch := range st.Checks {
+		row := []any{exp, ch.Run, ch.Metric, ch.Step, ch.Want, ch.Value, fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass}
+		for _, v := range ch.Values {
+			row = append(row, v)
+		}
+		rec.add(row...)
+	}
+	if err := rec.write(cmd.OutOrStdout(), format); err != nil {
+		return err
+	}
+	for _, ch := range st.Checks {
+		if !ch.Pass {
+			return fmt.Errorf("bbtoy reproduce %s: %s passed on %d of %d seeds (median %.4g at step %d, want %s)", exp, ch.Metric, ch.Passes, len(seeds), ch.Value, ch.Step, ch.Want)
+		}
+	}
+	return nil
+}
+
+// parseSeeds reads --seeds: comma-separated positive seeds or ranges A-B.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, errA := strconv.ParseUint(strings.TrimSpace(lo), 10, 64)
+		b, errB := a, error(nil)
+		if isRange {
+			b, errB = strconv.ParseUint(strings.TrimSpace(hi), 10, 64)
+		}
+		if errA != nil || errB != nil || a == 0 || b < a || b-a >= 1000 {
+			return nil, usagef("--seeds %q: %q is not a positive seed or a range A-B of at most 1000 seeds", s, f)
+		}
+		for v := a; v <= b; v++ {
+			if slices.Contains(out, v) {
+				return nil, usagef("--seeds %q: seed %d given twice", s, v)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,64 @@
+package bbtoy
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// SeedCheck is one acceptance check of an experiment over several seeds.
+type SeedCheck struct {
+	Check            // the check's definition; Value is the median, Pass the verdict
+	Values []float64 // [len(seeds)] the value on each seed
+	Passes int       // seeds on which the check passed
+}
+
+// SeedStudy is an experiment repeated with several seeds.
+type SeedStudy struct {
+	Experiment string
+	Seeds      []uint64
+	Results    []*ReproResult // [len(Seeds)]
+	Checks     []SeedCheck    // in the order of ReproResult.Checks
+}
+
+// ReproduceSeeds runs experiment exp once per seed, each in o.Dir/seed-N,
+// and gathers every check over the seeds. At this scale whether and when
+// the sink forms varies from seed to seed, so one run says little about a
+// bound; a check of the study passes when it passes on more than half of the
+// seeds, and its Value is the median.
+func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uint64) (*SeedStudy, error) {
+	if len(seeds) == 0 {
+		return nil, fmt.Errorf("bbtoy: a seed study needs at least one seed")
+	}
+	st := &SeedStudy{Experiment: exp, Seeds: seeds}
+	dir := o.Dir
+	for _, s := range seeds {
+		if s == 0 {
+			return nil, fmt.Errorf("bbtoy: seed 0 is not allowed (it means the default seed)")
+		}
+		o.Seed = s
+		o.Dir = filepath.Join(dir, fmt.Sprintf("seed-%d", s))
+		res, err := Reproduce(ctx, exp, o)
+		if err != nil {
+			return nil, fmt.Errorf("bbtoy: seed %d: %w", s, err)
+		}
+		st.Results = append(st.Results, res)
+	}
+	for i, ch := range st.Results[0].Checks {
+		sc := SeedCheck{Check: ch}
+		for j, res := range st.Results {
+			if len(res.Checks) != len(st.Results[0].Checks) || res.Checks[i].Run != ch.Run || res.Checks[i].Metric != ch.Metric {
+				return nil, fmt.Errorf("bbtoy: seed %d made different checks from seed %d", seeds[j], seeds[0])
+			}
+			c := res.Checks[i]
+			sc.Values = append(sc.Values, c.Value)
+			if c.Pass {
+				sc.Passes++
+			}
+		}
+		sc.Value = median(sc.Values)
+		sc.Pass = 2*sc.Passes > len(seeds)
+		st.Checks = append(st.Checks, sc)
+	}
+	return st, nil
+}
