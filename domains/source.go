@@ -78,12 +78,12 @@ func Open(path string) (*Source, error) {
 		}
 		return fh, fh.Close, nil
 	}
-	r, done, err := open()
+	fh, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("domains: %w", err)
 	}
-	defer done()
-	return index(path, f, r.(io.Reader), open)
+	defer fh.Close()
+	return index(path, f, fh, open)
 }
 
 // parse indexes an in-memory .txt or .jsonl file.
