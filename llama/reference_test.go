@@ -8,12 +8,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
-	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/olmo"
 )
 
 // reference is the schema of the shared fixtures' reference/*.json files.
@@ -33,21 +32,11 @@ type reference struct {
 // open opens a checkpoint and builds the model for its architecture.
 func open(t testing.TB, dir string) (model.Model, *loader.Checkpoint) {
 	t.Helper()
-	c, err := loader.Open(dir)
+	m, c, err := sinkscope.Open(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	var m model.Model
-	switch c.Config.Architecture {
-	case "OlmoForCausalLM", "Olmo2ForCausalLM":
-		m, err = olmo.New(c)
-	default:
-		m, err = llama.New(c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	return m, c
 }
 

@@ -32,7 +32,7 @@ func TestShakespeareDomains(t *testing.T) {
 	}
 	m := openModel(t, fixtures.Path(t, "hf/shakespeare_llama"))
 	var ref domainsRef
-	readJSON(t, fixtures.Path(t, "reference/shakespeare_llama_domains.json"), &ref)
+	fixtures.ReadJSON(t, "reference/shakespeare_llama_domains.json", &ref)
 	for _, name := range []string{"prose", "code"} {
 		dom := ref.Domains[name]
 		acc, err := metrics.NewAccumulator(m, metrics.Options{})
@@ -76,7 +76,7 @@ func TestAblationMatchesZeroedCheckpoint(t *testing.T) {
 	dir := fixtures.Path(t, "hf/shakespeare_llama")
 	m := openModel(t, dir)
 	var ref domainsRef
-	readJSON(t, fixtures.Path(t, "reference/shakespeare_llama_domains.json"), &ref)
+	fixtures.ReadJSON(t, "reference/shakespeare_llama_domains.json", &ref)
 	seqs := ref.Domains["prose"].Sequences[:4]
 	heads := []metrics.Head{{Layer: 0, Head: 7}, {Layer: 2, Head: 3}, {Layer: 3, Head: 0}}
 	acc, err := metrics.NewAccumulator(m, metrics.Options{Ablate: heads})

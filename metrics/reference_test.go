@@ -1,20 +1,16 @@
 package metrics_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
-	"github.com/sinkscope/sinkscope/llama"
-	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/olmo"
 )
 
 // reference holds the fields of the shared fixtures' reference/*.json files
@@ -29,34 +25,13 @@ type reference struct {
 	AttnMass      [][][]float64   `json:"attn_mass"`       // [L][H][T]
 }
 
-func readJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 func openModel(t testing.TB, dir string) model.Model {
 	t.Helper()
-	c, err := loader.Open(dir)
+	m, c, err := sinkscope.Open(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	var m model.Model
-	switch c.Config.Architecture {
-	case "OlmoForCausalLM", "Olmo2ForCausalLM":
-		m, err = olmo.New(c)
-	default:
-		m, err = llama.New(c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	return m
 }
 
@@ -107,7 +82,7 @@ func TestReferences(t *testing.T) {
 		t.Run(filepath.Base(tc.ckpt), func(t *testing.T) {
 			dir := fixtures.Path(t, tc.ckpt)
 			var ref reference
-			readJSON(t, fixtures.Path(t, filepath.Join("reference", tc.ref)), &ref)
+			fixtures.ReadJSON(t, filepath.Join("reference", tc.ref), &ref)
 			m := openModel(t, dir)
 			info := m.Info()
 			T, L, H, KV := len(ref.InputIDs), info.Layers, info.Heads, info.KVHeads

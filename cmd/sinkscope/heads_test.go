@@ -80,17 +80,6 @@ type headsRef struct {
 	WOValueNorm [][][]float64 `json:"wo_value_norm"` // [L][H][T]
 }
 
-func readRef(t *testing.T, rel string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(fixtures.Path(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-}
-
 // TestHeadsReferenceRows runs `heads MODEL --ids ... --format json` on every
 // reference checkpoint and compares the rows with the independent reference
 // forward: first_attn = bos_attn and attn_mass_first = attn_mass[.][.][0] to
@@ -108,7 +97,7 @@ func TestHeadsReferenceRows(t *testing.T) {
 		t.Run(filepath.Base(tc.ckpt), func(t *testing.T) {
 			dir := fixtures.Path(t, tc.ckpt)
 			var ref headsRef
-			readRef(t, "reference/"+tc.ref, &ref)
+			fixtures.ReadJSON(t, "reference/"+tc.ref, &ref)
 			out, _ := runOK(t, "heads", dir, "--ids", idList(ref.InputIDs), "--format", "json")
 			rows := jsonRows(t, out)
 			L, H := len(ref.BOSAttn), len(ref.BOSAttn[0])
@@ -149,7 +138,7 @@ func TestHeadsShakespeareDomains(t *testing.T) {
 			BOSAttnMeanBF16 [][]float64 `json:"bos_attn_mean_bf16"`
 		} `json:"domains"`
 	}
-	readRef(t, "reference/shakespeare_llama_domains.json", &ref)
+	fixtures.ReadJSON(t, "reference/shakespeare_llama_domains.json", &ref)
 	tmp := t.TempDir()
 	var domainArgs []string
 	for _, name := range []string{"prose", "code"} {
@@ -205,7 +194,7 @@ func TestHeadsShakespeareDomains(t *testing.T) {
 func TestHeadsAblationMatchesZeroedCheckpoint(t *testing.T) {
 	dir := fixtures.Path(t, "hf/stories260K_hf")
 	var ref headsRef
-	readRef(t, "reference/stories260K_hf_reference.json", &ref)
+	fixtures.ReadJSON(t, "reference/stories260K_hf_reference.json", &ref)
 	heads := []metrics.Head{{Layer: 0, Head: 1}, {Layer: 2, Head: 6}, {Layer: 4, Head: 0}}
 	var list []string
 	for _, h := range heads {

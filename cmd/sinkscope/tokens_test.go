@@ -25,7 +25,7 @@ func TestTokensReferenceRows(t *testing.T) {
 				headsRef
 				ResidPostNorm [][]float64 `json:"resid_post_norm"`
 			}
-			readRef(t, "reference/"+tc.ref, &ref)
+			fixtures.ReadJSON(t, "reference/"+tc.ref, &ref)
 			out, _ := runOK(t, "tokens", fixtures.Path(t, tc.ckpt), "--ids", idList(ref.InputIDs), "--format", "json")
 			rows := jsonRows(t, out)
 			L, T, H := len(ref.ResidPostNorm), len(ref.InputIDs), len(ref.BOSAttn[0])
