@@ -139,9 +139,6 @@ func FromItems(name string, items []Item) *Source {
 	return s
 }
 
-// Name is the path or label the source was made from.
-func (s *Source) Name() string { return s.name }
-
 // Len is the number of items.
 func (s *Source) Len() int {
 	switch s.format {

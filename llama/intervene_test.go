@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/ckptedit"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 )
 
@@ -24,21 +25,10 @@ func TestInterventionsMatchEditedWeights(t *testing.T) {
 	src := fixtures.Path(t, "hf/stories260K_hf")
 	m, _ := open(t, src)
 	in := m.Info()
-	dh, qw := in.HeadDim, in.Heads*in.HeadDim
+	dh := in.HeadDim
 	oProj := func(l int) string { return fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", l) }
-	scaleCols := func(l, h int, s float32) func(string, []int, []float32) {
-		return func(name string, _ []int, x []float32) {
-			if name != oProj(l) {
-				return
-			}
-			for r := 0; r < in.DModel; r++ {
-				for j := h * dh; j < (h+1)*dh; j++ {
-					x[r*qw+j] *= s
-				}
-			}
-		}
-	}
-	zeroTensor := func(want string) func(string, []int, []float32) {
+	scaleCols := func(l, h int, s float32) ckptedit.Edit { return ckptedit.ScaleHead(l, h, dh, s) }
+	zeroTensor := func(want string) ckptedit.Edit {
 		return func(name string, _ []int, x []float32) {
 			if name == want {
 				clear(x)
@@ -49,7 +39,7 @@ func TestInterventionsMatchEditedWeights(t *testing.T) {
 	cases := []struct {
 		name string
 		iv   intervention
-		edit func(string, []int, []float32)
+		edit ckptedit.Edit
 	}{
 		{"ZeroHead(2,5)", func() (hooks.Point, hooks.Func) { return hooks.ZeroHead(2, 5) }, scaleCols(2, 5, 0)},
 		{"ZeroHead(0,0)", func() (hooks.Point, hooks.Func) { return hooks.ZeroHead(0, 0) }, scaleCols(0, 0, 0)},
@@ -70,7 +60,7 @@ func TestInterventionsMatchEditedWeights(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			edited, _ := open(t, editCopy(t, src, tc.edit))
+			edited, _ := open(t, ckptedit.Copy(t, src, tc.edit))
 			want, err := edited.Forward(storiesIDs, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -124,40 +124,6 @@ func writeJSON(t testing.TB, path string, v any) {
 	}
 }
 
-// editCopy writes to a new directory a float32 copy of the checkpoint in src
-// (config.json and model.safetensors) after edit has changed the tensors it
-// wants, and returns the directory.
-func editCopy(t testing.TB, src string, edit func(name string, shape []int, x []float32)) string {
-	t.Helper()
-	c, err := loader.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var ws []loader.WriteTensor
-	for _, name := range c.Tensors.Names() {
-		tn, err := c.Tensors.Get(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := tn.Float32()
-		edit(name, tn.Shape, x)
-		ws = append(ws, loader.WriteTensor{Name: name, DType: loader.F32, Shape: tn.Shape, Data: encode(x, loader.F32)})
-	}
-	dir := t.TempDir()
-	if err := loader.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ws, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // maxAbsDiff returns max |a[i] − b[i]|.
 func maxAbsDiff(a, b []float32) float64 {
 	if len(a) != len(b) {

@@ -2,13 +2,10 @@ package metrics_test
 
 import (
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
+	"github.com/sinkscope/sinkscope/internal/ckptedit"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
-	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
 )
 
@@ -91,7 +88,7 @@ func TestAblationMatchesZeroedCheckpoint(t *testing.T) {
 	d := acc.Result()
 	info := m.Info()
 	for _, h := range heads {
-		zdir := zeroedCopy(t, dir, h, info.HeadDim)
+		zdir := ckptedit.Copy(t, dir, ckptedit.ScaleHead(h.Layer, h.Head, info.HeadDim, 0))
 		zm := openModel(t, zdir)
 		base, err := metrics.NewAccumulator(m, metrics.Options{})
 		if err != nil {
@@ -118,46 +115,3 @@ func TestAblationMatchesZeroedCheckpoint(t *testing.T) {
 		}
 	}
 }
-
-// zeroedCopy writes dir's checkpoint to a temporary directory with the o_proj
-// columns of head h zeroed.
-func zeroedCopy(t *testing.T, dir string, h metrics.Head, headDim int) string {
-	t.Helper()
-	c, err := loader.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	out := t.TempDir()
-	var ws []loader.WriteTensor
-	target := "model.layers." + itoa(h.Layer) + ".self_attn.o_proj.weight"
-	for _, name := range c.Tensors.Names() {
-		tn, _ := c.Tensors.Get(name)
-		data := append([]byte(nil), tn.Bytes()...)
-		if name == target {
-			if tn.DType != loader.F32 {
-				t.Fatalf("%s is %v, this test writes f32 only", name, tn.DType)
-			}
-			rows, cols := tn.Shape[0], tn.Shape[1]
-			for r := 0; r < rows; r++ {
-				for c := h.Head * headDim; c < (h.Head+1)*headDim; c++ {
-					copy(data[(r*cols+c)*4:], []byte{0, 0, 0, 0})
-				}
-			}
-		}
-		ws = append(ws, loader.WriteTensor{Name: name, DType: tn.DType, Shape: tn.Shape, Data: data})
-	}
-	if err := loader.WriteSafetensors(filepath.Join(out, "model.safetensors"), ws, map[string]string{"format": "pt"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "config.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -14,9 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sinkscope/sinkscope"
+
+	"github.com/sinkscope/sinkscope/internal/ckptedit"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
-	"github.com/sinkscope/sinkscope/llama"
-	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
 )
 
@@ -207,7 +208,7 @@ func TestHeadsAblationMatchesZeroedCheckpoint(t *testing.T) {
 	}
 	base := lossOf(t, dir, ref.InputIDs)
 	for _, h := range heads {
-		want := lossOf(t, zeroHeadCopy(t, dir, h, 8), ref.InputIDs) - base
+		want := lossOf(t, ckptedit.Copy(t, dir, ckptedit.ScaleHead(h.Layer, h.Head, 8, 0)), ref.InputIDs) - base
 		g, ok := got[h.String()].(float64)
 		t.Logf("head %v: ablation_dloss %.8f, zeroed checkpoint %.8f", h, g, want)
 		if !ok || math.Abs(g-want) > 1e-5 || want == 0 {
@@ -222,15 +223,11 @@ func TestHeadsAblationMatchesZeroedCheckpoint(t *testing.T) {
 // lossOf is the mean next-token cross-entropy of the checkpoint in dir on ids.
 func lossOf(t *testing.T, dir string, ids []int) float64 {
 	t.Helper()
-	c, err := loader.Open(dir)
+	m, c, err := sinkscope.Open(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	m, err := llama.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	acc, err := metrics.NewAccumulator(m, metrics.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -239,44 +236,6 @@ func lossOf(t *testing.T, dir string, ids []int) float64 {
 		t.Fatal(err)
 	}
 	return acc.Result().Loss
-}
-
-// zeroHeadCopy writes dir's checkpoint (f32) into a temporary directory with
-// head h's o_proj columns set to zero.
-func zeroHeadCopy(t *testing.T, dir string, h metrics.Head, headDim int) string {
-	t.Helper()
-	c, err := loader.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	target := fmt.Sprintf("model.layers.%d.self_attn.o_proj.weight", h.Layer)
-	var ws []loader.WriteTensor
-	for _, name := range c.Tensors.Names() {
-		tn, _ := c.Tensors.Get(name)
-		data := append([]byte(nil), tn.Bytes()...)
-		if name == target {
-			cols := tn.Shape[1]
-			for r := 0; r < tn.Shape[0]; r++ {
-				for col := h.Head * headDim; col < (h.Head+1)*headDim; col++ {
-					copy(data[(r*cols+col)*4:(r*cols+col+1)*4], make([]byte, 4))
-				}
-			}
-		}
-		ws = append(ws, loader.WriteTensor{Name: name, DType: tn.DType, Shape: tn.Shape, Data: data})
-	}
-	out := t.TempDir()
-	if err := loader.WriteSafetensors(filepath.Join(out, "model.safetensors"), ws, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "config.json"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestHeadsDeterministic: the same command twice gives identical bytes in
