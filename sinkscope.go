@@ -1,6 +1,7 @@
 // Package sinkscope opens a checkpoint of any supported family (Llama 2/3/3.1,
-// Mistral-shaped Llama, OLMo, OLMo-2, and sinkscope's own Bigram-Backcopy toy)
-// as a model.Model with TransformerLens-named hooks.
+// Mistral, OLMo, OLMo-2, GPT-NeoX/Pythia, GPT-2, Qwen2/2.5, Qwen3, Gemma 1/2/3,
+// Phi-3, and sinkscope's own Bigram-Backcopy toy) as a model.Model with
+// TransformerLens-named hooks.
 //
 //	m, ck, err := sinkscope.Open("meta-llama/Llama-2-7b-hf", 0)
 //	if err != nil { ... }
@@ -10,19 +11,20 @@
 //	cache.Capture(&hs, hooks.At(16, hooks.Pattern))
 //	logits, err := m.Forward(ids, &hs)
 //
-// The family is chosen by config.json's architectures[0]; the packages llama,
-// olmo and bbtoy hold the forward passes, loader the reading of checkpoints,
-// hooks the hook points and metrics the analysis.
+// The family is chosen by config.json's architectures[0] from one list
+// (families.go). Each family package (llama, olmo, gptneox, gpt2, qwen,
+// gemma, phi3, bbtoy) maps its config and tensors onto the shared decoder of
+// package transformer; loader reads checkpoints, hooks names the hook points
+// and metrics holds the analysis.
 package sinkscope
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
-	"github.com/sinkscope/sinkscope/bbtoy"
-	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/olmo"
 )
 
 // Open reads the checkpoint named by arg (a directory, or org/name[@revision]
@@ -42,26 +44,21 @@ func Open(arg string, threads int) (model.Model, *loader.Checkpoint, error) {
 	return m, ck, nil
 }
 
-// New builds the model of an open checkpoint, by its architecture.
+// New builds the model of an open checkpoint, by config.json's
+// architectures[0] (see Architectures).
 func New(ck *loader.Checkpoint, threads int) (model.Model, error) {
-	switch arch := ck.Config.Architecture; arch {
-	case "LlamaForCausalLM", "MistralForCausalLM":
-		m, err := llama.New(ck)
-		if err != nil {
-			return nil, err
-		}
-		m.SetThreads(threads)
-		return m, nil
-	case "OlmoForCausalLM", "Olmo2ForCausalLM":
-		m, err := olmo.New(ck)
-		if err != nil {
-			return nil, err
-		}
-		m.SetThreads(threads)
-		return m, nil
-	case bbtoy.Architecture:
-		return bbtoy.New(ck)
-	default:
-		return nil, fmt.Errorf("sinkscope: %s: architecture %q has no forward pass (supported: %v)", ck.Dir, arch, loader.SupportedArchitectures())
+	arch := ck.Config.Architecture
+	i := slices.IndexFunc(families, func(f family) bool { return f.arch == arch })
+	if i < 0 {
+		return nil, fmt.Errorf("sinkscope: %s: config.json: field \"architectures\": unknown architecture %q; supported: %s",
+			ck.Dir, arch, strings.Join(Architectures(), ", "))
 	}
+	m, err := families[i].new(ck)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := m.(interface{ SetThreads(int) }); ok {
+		t.SetThreads(threads)
+	}
+	return m, nil
 }

@@ -157,3 +157,12 @@ func (m *Model) HeadOutput(layer, head int, dst, z []float32) {
 		dst[i] = s
 	}
 }
+
+// Open is New as a model.Model, for the architecture registry.
+func Open(c *loader.Checkpoint) (model.Model, error) {
+	m, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -5,6 +5,22 @@
 // A model calls Set.Run at each point it reaches; with a nil or empty Set the
 // call is a single branch, so an unhooked forward pays nothing. Tensors are
 // float32, row-major, with the shapes documented on each Kind.
+//
+// Every family emits the same points; where its wiring changes what a point
+// holds, the Kind says so:
+//
+//   - GPT-NeoX's parallel residual (x + attn(ln1 x) + mlp(ln2 x)) has no
+//     state between the sublayers; hook_resid_mid is defined as x + attn_out,
+//     which nothing reads, and the MLP reads hook_resid_pre's stream.
+//   - OLMo-2, Gemma 2 and Gemma 3 norm each sublayer's output before the add:
+//     hook_attn_out and hook_mlp_out are after that norm, which comes after
+//     o_proj, so hook_z → hook_attn_out is not linear there.
+//   - Biases (GPT-2, GPT-NeoX, Qwen2) are inside hook_q/k/v and
+//     hook_attn_out; a head's value-state norm ‖W_O v‖ includes the value
+//     bias (in v) and not the output bias.
+//   - hook_attn_scores is after Gemma 2's soft-cap; on sliding-window layers
+//     (Mistral, Gemma 2/3, Qwen with use_sliding_window, Phi-3) keys outside
+//     the window are −∞ in the scores and exactly 0 in hook_pattern.
 package hooks
 
 // Tensor is a view of one activation: Data holds the product of Shape

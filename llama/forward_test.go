@@ -9,6 +9,7 @@ import (
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/model"
+	"github.com/sinkscope/sinkscope/transformer"
 )
 
 // TestSlidingWindow checks Mistral's sliding_window: query i attends to keys
@@ -113,8 +114,8 @@ func TestExtend(t *testing.T) {
 		t.Run(ckpt, func(t *testing.T) {
 			m, _ := open(t, fixtures.Path(t, ckpt))
 			ext := m.(interface {
-				NewState() *llama.State
-				Extend(*llama.State, []int) ([]float32, error)
+				NewState() *transformer.State
+				Extend(*transformer.State, []int) ([]float32, error)
 			})
 			ids := append(append([]int{}, storiesIDs...), storiesIDs[1:]...)[:70] // > one query block
 			V := m.Info().Vocab

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sinkscope/sinkscope/hooks"
-	"github.com/sinkscope/sinkscope/llama"
+	"github.com/sinkscope/sinkscope/transformer"
 )
 
 // The hook names of a 2-layer model, in the order the forward pass reaches
@@ -94,7 +94,7 @@ func TestLlama3(t *testing.T) {
 	// Closed form (transformers' _compute_llama3_parameters), in float64:
 	// wavelengths shorter than orig/high keep their frequency, longer than
 	// orig/low are divided by factor, and in between are interpolated.
-	inv := m.(*llama.Model).InvFreq
+	inv := m.(*transformer.Decoder).Layers[0].Attn.Rope.InvFreq
 	regimes := map[string]int{}
 	for i := range dh / 2 {
 		f := 1 / math.Pow(theta, float64(2*i)/dh)

@@ -1,50 +1,147 @@
 // Package llama runs Llama 2, Llama 3/3.1 and Mistral checkpoints
 // (LlamaForCausalLM, MistralForCausalLM) forward, with the semantics of
-// Hugging Face transformers and TransformerLens-named hook points.
+// Hugging Face transformers:
 //
-// The decoder itself (Decoder, Layer, Attention, MLP, Norm) is exported with
-// the options that other Llama-shaped families need (norm kind, clip_qkv,
-// QK-norm, post-sublayer norms), so package olmo builds OLMo and OLMo-2 from
-// the same code. All arithmetic is float32; weights stay in the dtype they
-// are stored in, as views of the checkpoint's memory map.
+//	h = embed(ids)
+//	a = h + o_proj(attn(rope(q_proj(n1)), rope(k_proj(n1)), v_proj(n1)))   n1 = rms_norm(h)
+//	h = a + down_proj(silu(gate_proj(n2)) ⊙ up_proj(n2))                     n2 = rms_norm(a)
+//	logits = lm_head(rms_norm(h))
+//
+// It also declares the Llama tensor layout (model.layers.N.self_attn.*,
+// mlp.*), which the Llama-shaped families (olmo, qwen, gemma, phi3) bind
+// through Attention, MLP and Layer, as Hugging Face's own modular code
+// derives them from Llama.
 package llama
 
 import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/sinkscope/sinkscope/internal/kernels"
 	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/model"
+	"github.com/sinkscope/sinkscope/transformer"
 )
 
-// Model is a Llama or Mistral model. It implements model.Model.
-type Model struct {
-	*Decoder
+// New binds a LlamaForCausalLM or MistralForCausalLM checkpoint. The
+// checkpoint must stay open while the model is used.
+func New(ck *loader.Checkpoint) (model.Model, error) {
+	m, err := newDecoder(ck)
+	if err != nil {
+		return nil, fmt.Errorf("llama: %w", err)
+	}
+	return m, nil
 }
 
-// New binds the weights of a LlamaForCausalLM or MistralForCausalLM
-// checkpoint. The checkpoint must stay open while the model is used.
-func New(c *loader.Checkpoint) (*Model, error) {
-	if c == nil || c.Config == nil {
-		return nil, fmt.Errorf("llama: no checkpoint config")
+func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
+	if a := ck.Config.Architecture; a != "LlamaForCausalLM" && a != "MistralForCausalLM" {
+		return nil, fmt.Errorf("%s: architecture %q is not LlamaForCausalLM or MistralForCausalLM", ck.Dir, a)
 	}
-	cfg := c.Config
-	opts := Options{Norm: RMSNorm, Eps: float32(cfg.RMSNormEps), NormWeights: true}
-	switch cfg.Architecture {
-	case "LlamaForCausalLM":
-	case "MistralForCausalLM":
-		// Mistral 7B v0.1 attends to the last sliding_window keys only; later
-		// versions set it to null.
-		if raw, ok := cfg.Raw["sliding_window"]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &opts.Window); err != nil || opts.Window < 0 {
-				return nil, fmt.Errorf("llama: %s: config.json: sliding_window %s: want a non-negative integer or null", c.Dir, raw)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("llama: %s: architecture %q is not LlamaForCausalLM or MistralForCausalLM", c.Dir, cfg.Architecture)
-	}
-	d, err := Build(c, opts)
+	s, err := transformer.StandardShape(ck)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{d}, nil
+	if err := s.CheckHeads(ck); err != nil {
+		return nil, err
+	}
+	if err := silu(ck, "hidden_act"); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"attention_bias", "mlp_bias"} {
+		if on, err := transformer.Bool(ck, f, false); err != nil || on {
+			if err == nil {
+				err = transformer.FieldError(ck, f, "true: sinkscope implements the bias-free projections only")
+			}
+			return nil, err
+		}
+	}
+	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-6)
+	if err != nil {
+		return nil, err
+	}
+	window := 0
+	if ck.Config.Architecture == "MistralForCausalLM" {
+		// Mistral 7B v0.1 attends to the last sliding_window keys only; later
+		// versions set it to null.
+		if raw, ok := ck.Config.Fields().Get("sliding_window"); ok {
+			if err := json.Unmarshal(raw, &window); err != nil || window < 0 {
+				return nil, transformer.FieldError(ck, "sliding_window", "%s: want a non-negative integer or null", raw)
+			}
+		}
+	}
+	rope, err := transformer.NewRope(ck, s.HeadDim, Theta(ck), ck.Config.RopeScaling)
+	if err != nil {
+		return nil, err
+	}
+	transformer.DefaultTokens(ck, 1, 2)
+	m := transformer.NewDecoder(ck.Config.Architecture, s)
+	b := transformer.NewBinder(ck, s.Summary())
+	rms := func(name string) transformer.Norm {
+		return transformer.Norm{Kind: transformer.RMSNorm, Eps: float32(eps), Weight: b.Vector(name, s.DModel)}
+	}
+	m.Embed = Embed(b, s)
+	for l := range m.Layers {
+		ly := &m.Layers[l]
+		ly.AttnNorm = rms(Name(l, "input_layernorm.weight"))
+		ly.Attn = Attention(b, l, s)
+		ly.Attn.Rope, ly.Attn.Window = rope, window
+		ly.MLPNorm = rms(Name(l, "post_attention_layernorm.weight"))
+		ly.MLP = MLP(b, l, s, transformer.SiLU)
+	}
+	m.Final = rms("model.norm.weight")
+	m.Tied = transformer.Tied(ck, false)
+	m.LMHead = b.Head("lm_head.weight", m.Tied, m.Embed, s.Vocab, s.DModel)
+	return m, b.Err()
+}
+
+// Theta is rope_theta, or 10000 (the default of every Llama-shaped config
+// class) when absent.
+func Theta(ck *loader.Checkpoint) float64 {
+	if t := ck.Config.RopeTheta; t > 0 {
+		return t
+	}
+	return 10000
+}
+
+// silu checks that an activation field, when present, is silu.
+func silu(ck *loader.Checkpoint, field string) error {
+	act, err := transformer.Act(ck, "silu", field)
+	if err == nil && act != transformer.SiLU {
+		err = transformer.FieldError(ck, field, "%q: sinkscope implements silu only for %s", act, ck.Config.Architecture)
+	}
+	return err
+}
+
+// Name is the Hugging Face name of a tensor of layer l:
+// "model.layers.{l}." + suffix.
+func Name(l int, suffix string) string { return fmt.Sprintf("model.layers.%d.%s", l, suffix) }
+
+// Embed binds model.embed_tokens.weight [vocab, d_model].
+func Embed(b *transformer.Binder, s transformer.Shape) kernels.Weight {
+	return b.Matrix("model.embed_tokens.weight", s.Vocab, s.DModel)
+}
+
+// Attention binds layer l's self_attn.{q,k,v,o}_proj.weight:
+// q [heads·head_dim, d_model], k and v [kv_heads·head_dim, d_model],
+// o [d_model, heads·head_dim].
+func Attention(b *transformer.Binder, l int, s transformer.Shape) transformer.Attention {
+	q, kv := s.Heads*s.HeadDim, s.KVHeads*s.HeadDim
+	return transformer.Attention{
+		Q: b.Matrix(Name(l, "self_attn.q_proj.weight"), q, s.DModel),
+		K: b.Matrix(Name(l, "self_attn.k_proj.weight"), kv, s.DModel),
+		V: b.Matrix(Name(l, "self_attn.v_proj.weight"), kv, s.DModel),
+		O: b.Matrix(Name(l, "self_attn.o_proj.weight"), s.DModel, q),
+	}
+}
+
+// MLP binds layer l's gated mlp.{gate,up,down}_proj.weight: gate and up
+// [intermediate, d_model], down [d_model, intermediate].
+func MLP(b *transformer.Binder, l int, s transformer.Shape, act transformer.Activation) transformer.MLP {
+	return transformer.MLP{
+		Gate:  b.Matrix(Name(l, "mlp.gate_proj.weight"), s.Intermediate, s.DModel),
+		Up:    b.Matrix(Name(l, "mlp.up_proj.weight"), s.Intermediate, s.DModel),
+		Down:  b.Matrix(Name(l, "mlp.down_proj.weight"), s.DModel, s.Intermediate),
+		Act:   act,
+		Gated: true,
+	}
 }

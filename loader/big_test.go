@@ -37,7 +37,7 @@ func TestBigShardedCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	const nShards = 4
-	shapes := registry[cfg.Architecture].tensors(cfg)
+	shapes := testTensors(cfg)
 	wm := make(map[string]string)
 	var total int64
 	for s := range nShards {
@@ -66,7 +66,7 @@ func TestBigShardedCheckpoint(t *testing.T) {
 	var layerBytes int64
 	var sum byte
 	for _, n := range c.Tensors.Names() {
-		if !strings.HasPrefix(n, "model.layers.0.") {
+		if !strings.HasPrefix(n, "layers.0.") {
 			continue
 		}
 		tensor, _ := c.Tensors.Get(n)

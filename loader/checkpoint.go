@@ -98,10 +98,6 @@ func openSource(src source) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkShapes(src.path("."), cfg, ts); err != nil {
-		ts.Close()
-		return nil, err
-	}
 	c := &Checkpoint{Dir: src.path("."), Config: cfg, Tensors: ts}
 	if src.exists(TokenizerFile) {
 		switch s := src.(type) {
@@ -212,4 +208,12 @@ func (s fsSource) list() []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// limit keeps the first n strings of s, with "..." for the rest.
+func limit(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "...")
+	}
+	return s
 }

@@ -30,8 +30,8 @@ var fixtureCheckpoints = []struct {
 }{
 	{"hf/stories260K_hf", "LlamaForCausalLM", 5, 8, 4, 8, 64, F32, true, 0, 1e-5, 1e4, 1, 1 + 1 + 5*9, true},
 	{"hf/stories260K_hf_bf16", "LlamaForCausalLM", 5, 8, 4, 8, 64, BF16, true, 0, 1e-5, 1e4, 1, 1 + 1 + 5*9, true},
-	{"hf/olmo_tiny", "OlmoForCausalLM", 3, 4, 4, 16, 64, F32, false, 1, 1e-5, 1e4, -1, 2 + 3*7, false},
-	{"hf/olmo_tiny_bf16", "OlmoForCausalLM", 3, 4, 4, 16, 64, BF16, false, 1, 1e-5, 1e4, -1, 2 + 3*7, false},
+	{"hf/olmo_tiny", "OlmoForCausalLM", 3, 4, 4, 16, 64, F32, false, 1, 0, 1e4, -1, 2 + 3*7, false},
+	{"hf/olmo_tiny_bf16", "OlmoForCausalLM", 3, 4, 4, 16, 64, BF16, false, 1, 0, 1e4, -1, 2 + 3*7, false},
 	{"hf/olmo2_tiny", "Olmo2ForCausalLM", 3, 4, 2, 16, 64, F32, false, 0, 1e-6, 5e5, -1, 3 + 3*11, false},
 	{"hf/olmo2_tiny_bf16", "Olmo2ForCausalLM", 3, 4, 2, 16, 64, BF16, false, 0, 1e-6, 5e5, -1, 3 + 3*11, false},
 	{"hf/shakespeare_llama", "LlamaForCausalLM", 4, 8, 4, 16, 128, F32, false, 0, 1e-5, 1e4, 1, 3 + 4*9, true},

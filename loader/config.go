@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/sinkscope/sinkscope/internal/kernels"
 )
@@ -14,7 +13,7 @@ import (
 // Config is the part of a Hugging Face config.json that sinkscope uses, with
 // the defaults of the transformers config classes applied and validated.
 type Config struct {
-	Architecture          string                     // architectures[0], a key of the registry (SupportedArchitectures)
+	Architecture          string                     // architectures[0], e.g. "LlamaForCausalLM" (the family is chosen by it)
 	ModelType             string                     // model_type, e.g. "llama"
 	HiddenSize            int                        // d_model
 	IntermediateSize      int                        // MLP width
@@ -24,15 +23,34 @@ type Config struct {
 	HeadDim               int                        // head_dim (defaults to HiddenSize/NumHeads)
 	VocabSize             int                        // vocab_size
 	MaxPositionEmbeddings int                        // 0 when absent
-	RMSNormEps            float64                    // norm epsilon: rms_norm_eps, or OLMo's fixed LayerNorm eps 1e-5
-	RopeTheta             float64                    // RoPE base (rope_theta or rope_parameters.rope_theta; default 10000)
+	RMSNormEps            float64                    // rms_norm_eps; 0 when absent (the family knows its default)
+	RopeTheta             float64                    // RoPE base (rope_theta or rope_parameters.rope_theta); 0 when absent
 	RopeScaling           *kernels.RopeScaling       // nil: no scaling ("default")
+	RopeByLayerType       map[string]RopeParams      // transformers v5 rope_parameters per layer type (Gemma 3); nil when flat
 	ClipQKV               float64                    // clamp q, k, v to ±ClipQKV after projection; 0 = none
 	TieWordEmbeddings     bool                       // lm_head shares model.embed_tokens.weight (no lm_head.weight tensor)
-	BOSTokenID            int                        // -1 = none
+	BOSTokenID            int                        // -1 = none or absent (Present tells which)
 	EOSTokenID            int                        // -1 = none; the first one when config.json lists several
 	TorchDType            string                     // torch_dtype (or dtype), e.g. "bfloat16"; "" when absent
 	Raw                   map[string]json.RawMessage // every field as written, for family-specific extras
+}
+
+// RopeParams is one layer type's rotary embedding in transformers v5's
+// per-layer-type rope_parameters.
+type RopeParams struct {
+	Theta   float64
+	Scaling *kernels.RopeScaling // nil: default
+}
+
+// Fields returns config.json's fields for a family to read its own, with
+// errors that name the field.
+func (c *Config) Fields() Fields { return Fields(c.Raw) }
+
+// Present reports whether config.json sets name to something other than
+// null.
+func (c *Config) Present(name string) bool {
+	_, ok := Fields(c.Raw).Get(name)
+	return ok
 }
 
 // ParseConfig parses and validates a config.json; file names it in errors.
@@ -54,7 +72,7 @@ func parseConfig(data []byte) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a valid config.json: %w", err)
 	}
-	f := fields(make(map[string]json.RawMessage, len(members)))
+	f := Fields(make(map[string]json.RawMessage, len(members)))
 	for _, m := range members {
 		f[m.key] = m.raw
 	}
@@ -63,31 +81,29 @@ func parseConfig(data []byte) (*Config, error) {
 	var archs []string
 	raw, ok := f["architectures"]
 	if !ok || isNull(raw) {
-		return nil, fieldError("architectures", "missing; want e.g. [\"LlamaForCausalLM\"] (supported: %s)", strings.Join(SupportedArchitectures(), ", "))
+		return nil, fieldError("architectures", "missing; want e.g. [\"LlamaForCausalLM\"]")
 	}
 	if err := json.Unmarshal(raw, &archs); err != nil || len(archs) == 0 {
 		return nil, fieldError("architectures", "%s: want a non-empty list of strings", clip(raw))
 	}
 	c.Architecture = archs[0]
-	spec, ok := registry[c.Architecture]
-	if !ok {
-		return nil, fieldError("architectures", "unknown architecture %q; supported: %s", c.Architecture, strings.Join(SupportedArchitectures(), ", "))
+	if c.Architecture == "" {
+		return nil, fieldError("architectures", "%s: the first entry is empty", clip(raw))
 	}
-	if c.ModelType, _, err = f.str("model_type"); err != nil {
+	if c.ModelType, _, err = f.String("model_type"); err != nil {
 		return nil, err
 	}
-	if c.TorchDType, _, err = f.str("torch_dtype"); err != nil {
+	if c.TorchDType, _, err = f.String("torch_dtype"); err != nil {
 		return nil, err
 	}
 	if c.TorchDType == "" {
-		if c.TorchDType, _, err = f.str("dtype"); err != nil {
+		if c.TorchDType, _, err = f.String("dtype"); err != nil {
 			return nil, err
 		}
 	}
 
-	// Sizes: required and positive for the Hugging Face families; bbtoy's
-	// config is validated generically (present fields must be positive) and
-	// parsed in full by package bbtoy.
+	// Sizes under their common names: positive when present. Which are
+	// required, and any other spelling (GPT-2's n_embd), is the family's.
 	sizes := []struct {
 		dst  *int
 		name string
@@ -99,19 +115,17 @@ func parseConfig(data []byte) (*Config, error) {
 		{&c.VocabSize, "vocab_size"},
 	}
 	for _, s := range sizes {
-		v, present, err := f.positiveInt(s.name)
+		v, present, err := f.PositiveInt(s.name)
 		if err != nil {
 			return nil, err
 		}
-		if !present && !spec.generic {
-			return nil, fieldError(s.name, "missing; %s needs it", c.Architecture)
-		}
+		_ = present
 		*s.dst = v
 	}
-	if c.MaxPositionEmbeddings, _, err = f.positiveInt("max_position_embeddings"); err != nil {
+	if c.MaxPositionEmbeddings, _, err = f.PositiveInt("max_position_embeddings"); err != nil {
 		return nil, err
 	}
-	kv, present, err := f.positiveInt("num_key_value_heads")
+	kv, present, err := f.PositiveInt("num_key_value_heads")
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +136,7 @@ func parseConfig(data []byte) (*Config, error) {
 	if c.NumHeads > 0 && c.NumKVHeads > 0 && c.NumHeads%c.NumKVHeads != 0 {
 		return nil, fieldError("num_key_value_heads", "%d does not divide num_attention_heads %d", c.NumKVHeads, c.NumHeads)
 	}
-	hd, present, err := f.positiveInt("head_dim")
+	hd, present, err := f.PositiveInt("head_dim")
 	if err != nil {
 		return nil, err
 	}
@@ -136,29 +150,16 @@ func parseConfig(data []byte) (*Config, error) {
 	if err := parseRope(c, f); err != nil {
 		return nil, err
 	}
-	if spec.headDimEven && c.HeadDim%2 != 0 {
-		return nil, fieldError("head_dim", "%d is odd; rotary embeddings need an even head dimension", c.HeadDim)
-	}
 
-	// Norm epsilon.
-	c.RMSNormEps = spec.normEps
-	epsField := "rms_norm_eps"
-	if spec.generic {
-		epsField = "layer_norm_eps" // bbtoy's LayerNorm
+	eps, present, err := f.Float("rms_norm_eps")
+	if err != nil {
+		return nil, err
 	}
-	if !spec.fixedEps {
-		eps, present, err := f.float(epsField)
-		if err != nil {
-			return nil, err
-		}
-		if present {
-			if !(eps > 0) {
-				return nil, fieldError(epsField, "%v: want a positive number", eps)
-			}
-			c.RMSNormEps = eps
-		}
+	if present && !(eps > 0) {
+		return nil, fieldError("rms_norm_eps", "%v: want a positive number", eps)
 	}
-	clipQKV, present, err := f.float("clip_qkv")
+	c.RMSNormEps = eps
+	clipQKV, present, err := f.Float("clip_qkv")
 	if err != nil {
 		return nil, err
 	}
@@ -166,19 +167,14 @@ func parseConfig(data []byte) (*Config, error) {
 		return nil, fieldError("clip_qkv", "%v: want a positive number or null", clipQKV)
 	}
 	c.ClipQKV = clipQKV
-	if c.TieWordEmbeddings, _, err = f.bool("tie_word_embeddings"); err != nil {
+	if c.TieWordEmbeddings, _, err = f.Bool("tie_word_embeddings"); err != nil {
 		return nil, err
 	}
-	if c.BOSTokenID, err = f.tokenID("bos_token_id", spec.bos); err != nil {
+	if c.BOSTokenID, err = f.tokenID("bos_token_id", -1); err != nil {
 		return nil, err
 	}
-	if c.EOSTokenID, err = f.tokenID("eos_token_id", spec.eos); err != nil {
+	if c.EOSTokenID, err = f.tokenID("eos_token_id", -1); err != nil {
 		return nil, err
-	}
-	for _, check := range spec.unsupported {
-		if err := check(f); err != nil {
-			return nil, err
-		}
 	}
 	return c, nil
 }
@@ -186,16 +182,13 @@ func parseConfig(data []byte) (*Config, error) {
 // parseRope reads rope_theta and the scaling from either spelling:
 // legacy top-level rope_theta + rope_scaling, or transformers v5's
 // rope_parameters holding rope_theta, rope_type and the scaling fields.
-func parseRope(c *Config, f fields) error {
-	theta, present, err := f.float("rope_theta")
+func parseRope(c *Config, f Fields) error {
+	theta, present, err := f.Float("rope_theta")
 	if err != nil {
 		return err
 	}
 	if present && !(theta > 0) {
 		return fieldError("rope_theta", "%v: want a positive number", theta)
-	}
-	if !present && !registry[c.Architecture].generic {
-		theta = 10000 // the default of every supported Hugging Face config class
 	}
 	legacy, err := parseScaling("rope_scaling", f["rope_scaling"])
 	if err != nil {
@@ -203,6 +196,14 @@ func parseRope(c *Config, f fields) error {
 	}
 	c.RopeScaling = legacy
 	if raw, ok := f["rope_parameters"]; ok && !isNull(raw) {
+		if byType, err := parseRopeByLayerType(raw); err != nil || byType != nil {
+			if err != nil {
+				return err
+			}
+			c.RopeByLayerType = byType
+			c.RopeTheta = theta
+			return nil
+		}
 		params, err := parseScaling("rope_parameters", raw)
 		if err != nil {
 			return err
@@ -211,7 +212,7 @@ func parseRope(c *Config, f fields) error {
 		if err != nil {
 			return fieldError("rope_parameters", "%v", err)
 		}
-		pt, ptPresent, err := pf.float("rope_theta")
+		pt, ptPresent, err := pf.Float("rope_theta")
 		if err != nil {
 			return fmt.Errorf("field %q: %w", "rope_parameters", err)
 		}
@@ -235,6 +236,43 @@ func parseRope(c *Config, f fields) error {
 	return nil
 }
 
+// parseRopeByLayerType reads transformers v5's rope_parameters keyed by
+// layer type ({"full_attention": {...}, "sliding_attention": {...}}, as
+// Gemma 3 saves them). It returns nil, nil for the flat form.
+func parseRopeByLayerType(raw json.RawMessage) (map[string]RopeParams, error) {
+	members, err := decodeObject(raw)
+	if err != nil {
+		return nil, fieldError("rope_parameters", "%s: want an object or null (%v)", clip(raw), err)
+	}
+	var out map[string]RopeParams
+	for _, m := range members {
+		if m.key != "full_attention" && m.key != "sliding_attention" {
+			continue
+		}
+		field := "rope_parameters." + m.key
+		sc, err := parseScaling(field, m.raw)
+		if err != nil {
+			return nil, err
+		}
+		pf, err := objectFields(m.raw)
+		if err != nil {
+			return nil, fieldError(field, "%v", err)
+		}
+		theta, present, err := pf.Float("rope_theta")
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", field, err)
+		}
+		if !present || !(theta > 0) {
+			return nil, fieldError(field+".rope_theta", "want a positive number")
+		}
+		if out == nil {
+			out = make(map[string]RopeParams)
+		}
+		out[m.key] = RopeParams{Theta: theta, Scaling: sc}
+	}
+	return out, nil
+}
+
 // parseScaling parses a rope_scaling-style object; nil for none/default.
 func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, error) {
 	if raw == nil || isNull(raw) {
@@ -244,11 +282,11 @@ func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, erro
 	if err != nil {
 		return nil, fieldError(field, "%s: want an object or null (%v)", clip(raw), err)
 	}
-	typ, _, err := f.str("rope_type")
+	typ, _, err := f.String("rope_type")
 	if err != nil {
 		return nil, fmt.Errorf("field %q: %w", field, err)
 	}
-	legacyType, _, err := f.str("type")
+	legacyType, _, err := f.String("type")
 	if err != nil {
 		return nil, fmt.Errorf("field %q: %w", field, err)
 	}
@@ -258,7 +296,7 @@ func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, erro
 		return nil, fieldError(field, "rope_type %q and type %q disagree", typ, legacyType)
 	}
 	num := func(name string) (float64, error) {
-		v, present, err := f.float(name)
+		v, present, err := f.Float(name)
 		if err != nil {
 			return 0, fmt.Errorf("field %q: %w", field, err)
 		}
@@ -270,6 +308,16 @@ func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, erro
 	switch typ {
 	case "", "default":
 		return nil, nil
+	case "longrope", "su":
+		// Phi-3: the factor lists and original_max_position_embeddings are
+		// read by the family; an explicit factor is kept.
+		s := &kernels.RopeScaling{Type: "longrope"}
+		if _, ok := f.Get("factor"); ok {
+			if s.Factor, err = num("factor"); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
 	case "linear":
 		factor, err := num("factor")
 		if err != nil {
@@ -290,7 +338,7 @@ func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, erro
 		if s.HighFreqFactor <= s.LowFreqFactor {
 			return nil, fieldError(field+".high_freq_factor", "%v must exceed low_freq_factor %v", s.HighFreqFactor, s.LowFreqFactor)
 		}
-		n, present, err := f.positiveInt("original_max_position_embeddings")
+		n, present, err := f.PositiveInt("original_max_position_embeddings")
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", field, err)
 		}
@@ -300,25 +348,27 @@ func parseScaling(field string, raw json.RawMessage) (*kernels.RopeScaling, erro
 		s.OriginalMaxPositions = n
 		return s, nil
 	}
-	return nil, fieldError(field, "unsupported rope type %q (sinkscope implements default, linear and llama3)", typ)
+	return nil, fieldError(field, "unsupported rope type %q (sinkscope implements default, linear, llama3 and longrope)", typ)
 }
 
-// fields is a decoded JSON object. A null value reads as absent.
-type fields map[string]json.RawMessage
+// Fields is a decoded JSON object, config.json or one of its objects. A null
+// value reads as absent. Each reader returns the value, whether it is present,
+// and an error naming the field when it has the wrong type.
+type Fields map[string]json.RawMessage
 
-func objectFields(raw json.RawMessage) (fields, error) {
+func objectFields(raw json.RawMessage) (Fields, error) {
 	members, err := decodeObject(raw)
 	if err != nil {
 		return nil, err
 	}
-	f := make(fields, len(members))
+	f := make(Fields, len(members))
 	for _, m := range members {
 		f[m.key] = m.raw
 	}
 	return f, nil
 }
 
-func (f fields) get(name string) (json.RawMessage, bool) {
+func (f Fields) Get(name string) (json.RawMessage, bool) {
 	raw, ok := f[name]
 	if !ok || isNull(raw) {
 		return nil, false
@@ -336,8 +386,8 @@ func integer(name string, raw json.RawMessage) (int, error) {
 	return int(v), nil
 }
 
-func (f fields) positiveInt(name string) (int, bool, error) {
-	raw, ok := f.get(name)
+func (f Fields) PositiveInt(name string) (int, bool, error) {
+	raw, ok := f.Get(name)
 	if !ok {
 		return 0, false, nil
 	}
@@ -351,8 +401,8 @@ func (f fields) positiveInt(name string) (int, bool, error) {
 	return v, true, nil
 }
 
-func (f fields) float(name string) (float64, bool, error) {
-	raw, ok := f.get(name)
+func (f Fields) Float(name string) (float64, bool, error) {
+	raw, ok := f.Get(name)
 	if !ok {
 		return 0, false, nil
 	}
@@ -363,8 +413,8 @@ func (f fields) float(name string) (float64, bool, error) {
 	return v, true, nil
 }
 
-func (f fields) str(name string) (string, bool, error) {
-	raw, ok := f.get(name)
+func (f Fields) String(name string) (string, bool, error) {
+	raw, ok := f.Get(name)
 	if !ok {
 		return "", false, nil
 	}
@@ -375,8 +425,8 @@ func (f fields) str(name string) (string, bool, error) {
 	return v, true, nil
 }
 
-func (f fields) bool(name string) (bool, bool, error) {
-	raw, ok := f.get(name)
+func (f Fields) Bool(name string) (bool, bool, error) {
+	raw, ok := f.Get(name)
 	if !ok {
 		return false, false, nil
 	}
@@ -389,7 +439,7 @@ func (f fields) bool(name string) (bool, bool, error) {
 
 // tokenID reads a special-token id that may be absent (def), null (-1), an
 // integer, or a list of integers (the first; an empty list is -1).
-func (f fields) tokenID(name string, def int) (int, error) {
+func (f Fields) tokenID(name string, def int) (int, error) {
 	raw, present := f[name]
 	if !present {
 		return def, nil

@@ -27,9 +27,9 @@ func TestParseConfig(t *testing.T) {
 		data  []byte
 		check func(c *Config) bool
 	}{
-		{"defaults: kv = heads, head_dim = d/H, Llama bos 1 eos 2, theta 1e4, eps 1e-6", base("LlamaForCausalLM", nil), func(c *Config) bool {
-			return c.NumKVHeads == 4 && c.HeadDim == 16 && c.BOSTokenID == 1 && c.EOSTokenID == 2 &&
-				c.RopeTheta == 1e4 && c.RMSNormEps == 1e-6 && c.RopeScaling == nil && c.ClipQKV == 0 && !c.TieWordEmbeddings
+		{"defaults: kv = heads, head_dim = d/H; absent bos, eos, theta and eps are left to the family", base("LlamaForCausalLM", nil), func(c *Config) bool {
+			return c.NumKVHeads == 4 && c.HeadDim == 16 && c.BOSTokenID == -1 && c.EOSTokenID == -1 && !c.Present("bos_token_id") &&
+				c.RopeTheta == 0 && c.RMSNormEps == 0 && c.RopeScaling == nil && c.ClipQKV == 0 && !c.TieWordEmbeddings
 		}},
 		{"Llama 3.1 rope_scaling llama3, eos list, null pad", base("LlamaForCausalLM", map[string]any{
 			"num_key_value_heads": 2, "rope_theta": 500000.0, "bos_token_id": 128000, "eos_token_id": []int{128001, 128008, 128009},
@@ -53,8 +53,18 @@ func TestParseConfig(t *testing.T) {
 		{"explicit head_dim wider than d/H", base("MistralForCausalLM", map[string]any{"head_dim": 32, "num_key_value_heads": 1, "sliding_window": nil}), func(c *Config) bool {
 			return c.HeadDim == 32 && c.NumKVHeads == 1
 		}},
-		{"OLMo: fixed LayerNorm eps 1e-5, clip_qkv, no bos", base("OlmoForCausalLM", map[string]any{"clip_qkv": 8.0, "rms_norm_eps": 0.1, "torch_dtype": "float32"}), func(c *Config) bool {
-			return c.RMSNormEps == 1e-5 && c.ClipQKV == 8 && c.BOSTokenID == -1 && c.EOSTokenID == 50279 && c.TorchDType == "float32"
+		{"clip_qkv, rms_norm_eps as written", base("OlmoForCausalLM", map[string]any{"clip_qkv": 8.0, "rms_norm_eps": 0.1, "torch_dtype": "float32"}), func(c *Config) bool {
+			return c.RMSNormEps == 0.1 && c.ClipQKV == 8 && c.BOSTokenID == -1 && c.TorchDType == "float32"
+		}},
+		{"LongRoPE, legacy su name", base("Phi3ForCausalLM", map[string]any{"rope_scaling": map[string]any{"type": "su", "short_factor": []float64{1}, "long_factor": []float64{2}}}), func(c *Config) bool {
+			return *c.RopeScaling == kernels.RopeScaling{Type: "longrope"}
+		}},
+		{"v5 rope_parameters per layer type", base("Gemma3ForCausalLM", map[string]any{"rope_parameters": map[string]any{
+			"full_attention":    map[string]any{"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
+			"sliding_attention": map[string]any{"rope_type": "default", "rope_theta": 1e4},
+		}}), func(c *Config) bool {
+			full, sl := c.RopeByLayerType["full_attention"], c.RopeByLayerType["sliding_attention"]
+			return full.Theta == 1e6 && *full.Scaling == kernels.RopeScaling{Type: "linear", Factor: 8} && sl.Theta == 1e4 && sl.Scaling == nil
 		}},
 		{"OLMo-2: rms_norm_eps default 1e-5, given 1e-6; null bos", base("Olmo2ForCausalLM", map[string]any{"rms_norm_eps": 1e-6, "bos_token_id": nil, "clip_qkv": nil}), func(c *Config) bool {
 			return c.RMSNormEps == 1e-6 && c.BOSTokenID == -1 && c.ClipQKV == 0
@@ -62,7 +72,7 @@ func TestParseConfig(t *testing.T) {
 		{"empty eos list", base("LlamaForCausalLM", map[string]any{"eos_token_id": []int{}}), func(c *Config) bool { return c.EOSTokenID == -1 }},
 		{"bbtoy: generic fields only, extras in Raw", []byte(`{"architectures":["BigramBackcopyTransformer"],"d_model":256,"attention":"softmax","vocab_size":64,"layer_norm_eps":1e-5}`), func(c *Config) bool {
 			return c.VocabSize == 64 && c.HiddenSize == 0 && string(c.Raw["attention"]) == `"softmax"` && c.BOSTokenID == -1 &&
-				c.RMSNormEps == 1e-5 && c.RopeTheta == 0
+				c.RMSNormEps == 0 && c.RopeTheta == 0
 		}},
 	}
 	for _, c := range cases {

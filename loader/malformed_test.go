@@ -90,7 +90,7 @@ func tinyConfig() map[string]any {
 // index so that shards can be told apart.
 func tinyTensors(cfg *Config) []WriteTensor {
 	var out []WriteTensor
-	for i, ts := range registry[cfg.Architecture].tensors(cfg) {
+	for i, ts := range testTensors(cfg) {
 		n := 1
 		for _, d := range ts.shape {
 			n *= d
@@ -185,10 +185,10 @@ func TestTinyCheckpoints(t *testing.T) {
 				t.Errorf("%d shards: %s holds %v, want all %d", shards, w.Name, v[0], i)
 			}
 		}
-		if _, err := c.Expect("model.norm.weight", 9); err == nil {
+		if _, err := c.Expect("norm.weight", 9); err == nil {
 			t.Error("Expect with a wrong shape: no error")
 		} else {
-			assertErr(t, err, `tensor "model.norm.weight": expected shape [9], got [8]`)
+			assertErr(t, err, `tensor "norm.weight": expected shape [9], got [8]`)
 		}
 		c.Close()
 	}
@@ -196,17 +196,6 @@ func TestTinyCheckpoints(t *testing.T) {
 
 // TestMalformedCheckpoints covers the index, shard and config/tensor cases.
 func TestMalformedCheckpoints(t *testing.T) {
-	drop := func(name string) func([]WriteTensor) []WriteTensor {
-		return func(ts []WriteTensor) []WriteTensor {
-			var out []WriteTensor
-			for _, w := range ts {
-				if w.Name != name {
-					out = append(out, w)
-				}
-			}
-			return out
-		}
-	}
 	cases := []struct {
 		name   string
 		shards int
@@ -219,17 +208,17 @@ func TestMalformedCheckpoints(t *testing.T) {
 			os.Remove(filepath.Join(dir, "model-00002-of-00003.safetensors"))
 		}, want: []string{IndexFile, `shard "model-00002-of-00003.safetensors"`, "is missing"}},
 		{name: "tensor missing from its shard", shards: 3, index: func(t *testing.T, dir string, wm map[string]string) {
-			wm["model.extra.weight"] = "model-00001-of-00003.safetensors"
+			wm["extra.weight"] = "model-00001-of-00003.safetensors"
 			writeIndex(t, dir, wm)
-		}, want: []string{`the index puts tensor "model.extra.weight" in shard "model-00001-of-00003.safetensors", which does not hold it`}},
+		}, want: []string{`the index puts tensor "extra.weight" in shard "model-00001-of-00003.safetensors", which does not hold it`}},
 		{name: "tensor in another shard than the index says", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			wm["model.norm.weight"] = map[string]string{"model-00001-of-00002.safetensors": "model-00002-of-00002.safetensors", "model-00002-of-00002.safetensors": "model-00001-of-00002.safetensors"}[wm["model.norm.weight"]]
+			wm["norm.weight"] = map[string]string{"model-00001-of-00002.safetensors": "model-00002-of-00002.safetensors", "model-00002-of-00002.safetensors": "model-00001-of-00002.safetensors"}[wm["norm.weight"]]
 			writeIndex(t, dir, wm)
-		}, want: []string{`the index puts tensor "model.norm.weight" in shard`, "but it is in shard"}},
+		}, want: []string{`the index puts tensor "norm.weight" in shard`, "but it is in shard"}},
 		{name: "same tensor in two shards", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			extra := []WriteTensor{{Name: "lm_head.weight", DType: F32, Shape: []int{10, 8}, Data: make([]byte, 320)}}
+			extra := []WriteTensor{{Name: "head.weight", DType: F32, Shape: []int{10, 8}, Data: make([]byte, 320)}}
 			other := "model-00001-of-00002.safetensors"
-			if wm["lm_head.weight"] == other {
+			if wm["head.weight"] == other {
 				other = "model-00002-of-00002.safetensors"
 			}
 			ts, err := OpenSafetensors(filepath.Join(dir, other))
@@ -244,23 +233,23 @@ func TestMalformedCheckpoints(t *testing.T) {
 			if err := WriteSafetensors(filepath.Join(dir, other), extra, nil); err != nil {
 				t.Fatal(err)
 			}
-		}, want: []string{`tensor "lm_head.weight" is in two shards`}},
+		}, want: []string{`tensor "head.weight" is in two shards`}},
 		{name: "tensor in a shard but not in the index", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			delete(wm, "model.norm.weight")
+			delete(wm, "norm.weight")
 			writeIndex(t, dir, wm)
-		}, want: []string{`tensor "model.norm.weight" in shard`, "is not listed in the index's weight_map"}},
+		}, want: []string{`tensor "norm.weight" in shard`, "is not listed in the index's weight_map"}},
 		{name: "shard path with ..", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			wm["lm_head.weight"] = "../elsewhere/model.safetensors"
+			wm["head.weight"] = "../elsewhere/model.safetensors"
 			writeIndex(t, dir, wm)
-		}, want: []string{`weight_map["lm_head.weight"]: shard path "../elsewhere/model.safetensors" leaves the checkpoint directory`}},
+		}, want: []string{`weight_map["head.weight"]: shard path "../elsewhere/model.safetensors" leaves the checkpoint directory`}},
 		{name: "absolute shard path", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			wm["lm_head.weight"] = "/etc/passwd"
+			wm["head.weight"] = "/etc/passwd"
 			writeIndex(t, dir, wm)
 		}, want: []string{`shard path "/etc/passwd" leaves the checkpoint directory`}},
 		{name: "tensor twice in weight_map", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
-			b := []byte(`{"weight_map":{"lm_head.weight":"a.safetensors","lm_head.weight":"b.safetensors"}}`)
+			b := []byte(`{"weight_map":{"head.weight":"a.safetensors","head.weight":"b.safetensors"}}`)
 			os.WriteFile(filepath.Join(dir, IndexFile), b, 0o644)
-		}, want: []string{IndexFile, `weight_map: duplicate key "lm_head.weight"`}},
+		}, want: []string{IndexFile, `weight_map: duplicate key "head.weight"`}},
 		{name: "index without weight_map", shards: 2, index: func(t *testing.T, dir string, wm map[string]string) {
 			os.WriteFile(filepath.Join(dir, IndexFile), []byte(`{"metadata":{}}`), 0o644)
 		}, want: []string{IndexFile, `no "weight_map" object`}},
@@ -271,16 +260,6 @@ func TestMalformedCheckpoints(t *testing.T) {
 		{name: "no config.json", shards: 1, index: func(t *testing.T, dir string, wm map[string]string) {
 			os.Remove(filepath.Join(dir, ConfigFile))
 		}, want: []string{"no config.json", "found: model.safetensors"}},
-		{name: "config/tensor shape mismatch", shards: 1, cfg: func(m map[string]any) { m["intermediate_size"] = 24 },
-			want: []string{`tensor "model.layers.0.mlp.gate_proj.weight"`, "has shape [16 8], but config.json", "intermediate_size=24", "implies [24 8]", "and 5 more"}},
-		{name: "config/tensor head mismatch", shards: 1, cfg: func(m map[string]any) { m["num_key_value_heads"] = 2 },
-			want: []string{`tensor "model.layers.0.self_attn.k_proj.weight"`, "has shape [4 8]", "num_key_value_heads=2", "implies [8 8]"}},
-		{name: "required tensor missing", shards: 1, ts: drop("model.layers.1.mlp.up_proj.weight"),
-			want: []string{`no tensor "model.layers.1.mlp.up_proj.weight", which LlamaForCausalLM needs`}},
-		{name: "untied without lm_head", shards: 1, ts: drop("lm_head.weight"),
-			want: []string{`no tensor "lm_head.weight", but tie_word_embeddings is false`}},
-		{name: "unknown architecture", shards: 1, cfg: func(m map[string]any) { m["architectures"] = []string{"GPT2LMHeadModel"} },
-			want: []string{"config.json", `field "architectures": unknown architecture "GPT2LMHeadModel"`, "supported: BigramBackcopyTransformer, LlamaForCausalLM, MistralForCausalLM, Olmo2ForCausalLM, OlmoForCausalLM"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -305,13 +284,11 @@ func TestMalformedConfig(t *testing.T) {
 		edit func(map[string]any)
 		want string
 	}{
-		{"missing field", func(m map[string]any) { delete(m, "vocab_size") }, `field "vocab_size": missing; LlamaForCausalLM needs it`},
 		{"zero field", func(m map[string]any) { m["num_hidden_layers"] = 0 }, `field "num_hidden_layers": 0: want a positive integer`},
 		{"non-integer field", func(m map[string]any) { m["hidden_size"] = 8.5 }, `field "hidden_size": 8.5: want an integer`},
 		{"string field", func(m map[string]any) { m["hidden_size"] = "8" }, `field "hidden_size": "8": want an integer`},
 		{"hidden not divisible by heads", func(m map[string]any) { m["num_attention_heads"] = 3; m["num_key_value_heads"] = 3 }, `field "hidden_size": 8 is not divisible by num_attention_heads 3`},
 		{"heads not divisible by kv heads", func(m map[string]any) { m["num_key_value_heads"] = 3 }, `field "num_key_value_heads": 3 does not divide num_attention_heads 2`},
-		{"odd head_dim", func(m map[string]any) { m["head_dim"] = 3 }, `field "head_dim": 3 is odd`},
 		{"no architectures", func(m map[string]any) { delete(m, "architectures") }, `field "architectures": missing`},
 		{"empty architectures", func(m map[string]any) { m["architectures"] = []string{} }, `field "architectures": []: want a non-empty list`},
 		{"negative rope_theta", func(m map[string]any) { m["rope_theta"] = -1 }, `field "rope_theta": -1: want a positive number`},
@@ -330,8 +307,6 @@ func TestMalformedConfig(t *testing.T) {
 		{"bad bos id", func(m map[string]any) { m["bos_token_id"] = "s" }, `field "bos_token_id": "s": want an integer, a list of integers or null`},
 		{"bad eos list", func(m map[string]any) { m["eos_token_id"] = []any{2, "x"} }, `field "eos_token_id": "x": want an integer`},
 		{"tie not bool", func(m map[string]any) { m["tie_word_embeddings"] = "yes" }, `field "tie_word_embeddings": "yes": want true or false`},
-		{"gelu", func(m map[string]any) { m["hidden_act"] = "gelu" }, `field "hidden_act": "gelu": sinkscope implements silu only`},
-		{"attention bias", func(m map[string]any) { m["attention_bias"] = true }, `field "attention_bias": true`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

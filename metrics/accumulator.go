@@ -51,6 +51,7 @@ type Accumulator struct {
 // headAcc holds one head's running sums over sequences.
 type headAcc struct {
 	first                                    Welford
+	firstQueries                             int // queries that counted toward first, over all sequences
 	dlogit, valFirst, valRest, out, row, col float64
 	nDlogit, nVal, nOut, nEnt                int
 	mass                                     []float64 // [longest T] Σ over sequences of attn_mass[k]
@@ -84,6 +85,7 @@ type stage struct {
 
 type headStage struct {
 	first, dlogit, valFirst, valRest, out, row, col float64
+	nFirst                                          int // queries first counts (fewer on a sliding-window layer)
 	seenPattern, seenScores, seenV, seenZ           bool
 	mass                                            []float64 // [T]
 }
@@ -258,12 +260,13 @@ func (a *Accumulator) onPattern(l int, t hooks.Tensor, s Sequence) {
 	for h := 0; h < H; h++ {
 		m := t.Data[h*T*T : (h+1)*T*T]
 		hs := &a.st.heads[l*H+h]
-		hs.first, _ = firstAttn(m, T, s)
-		attnMass(hs.mass, m, T, s)
+		w := model.LayerWindow(a.m, l)
+		hs.first, hs.nFirst = firstAttn(m, T, s, w)
+		attnMass(hs.mass, m, T, s, w)
 		hs.row = rowEntropy(m, T, s)
 		hs.col = colEntropy(m, T, s, a.st.col)
 		hs.seenPattern = true
-		if math.IsNaN(hs.first) {
+		if math.IsNaN(hs.first) && hs.nFirst > 0 {
 			a.fail(fmt.Errorf("metrics: layer %d head %d: attention pattern is not a finite number", l, h))
 		}
 	}
@@ -373,7 +376,10 @@ func (a *Accumulator) commit(loss float64, dloss []float64) {
 	for i := range a.heads {
 		acc, st := &a.heads[i], &a.st.heads[i]
 		if st.seenPattern {
-			acc.first.Add(st.first)
+			if st.nFirst > 0 {
+				acc.first.Add(st.first)
+				acc.firstQueries += st.nFirst
+			}
 			if len(acc.mass) < len(st.mass) {
 				acc.mass = append(acc.mass, make([]float64, len(st.mass)-len(acc.mass))...)
 				acc.massN = append(acc.massN, make([]int, len(st.mass)-len(acc.massN))...)

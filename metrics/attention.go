@@ -9,11 +9,13 @@ import (
 // a [T(query), T(key)] row-major matrix, for one sequence.
 
 // firstAttn is the mean over counted queries i ≥ 1 of A[i,0], and the number
-// of those queries.
-func firstAttn(a []float32, T int, s Sequence) (float64, int) {
+// of those queries. On a layer with a sliding window w > 0 only the queries
+// that can see key 0 (i < w) count: a masked key 0 says nothing about the
+// head.
+func firstAttn(a []float32, T int, s Sequence, w int) (float64, int) {
 	var sum float64
 	n := 0
-	for i := 1; i < T; i++ {
+	for i := 1; i < visibleEnd(0, T, w); i++ {
 		if s.query(i) {
 			sum += float64(a[i*T])
 			n++
@@ -27,13 +29,14 @@ func firstAttn(a []float32, T int, s Sequence) (float64, int) {
 
 // attnMass writes into mass[k] the mean attention key k receives from the
 // counted queries that can see it, Σ_{i≥k} A[i,k] / #{i ≥ k}, and NaN for a
-// key that no counted query sees. With every query counted this is the
-// reference's attn_mass (query 0 included for key 0).
-func attnMass(mass []float64, a []float32, T int, s Sequence) {
+// key that no counted query sees. With every query counted and no window
+// this is the reference's attn_mass (query 0 included for key 0); with a
+// sliding window w only the queries i < k+w see key k.
+func attnMass(mass []float64, a []float32, T int, s Sequence, w int) {
 	for k := 0; k < T; k++ {
 		var sum float64
 		n := 0
-		for i := k; i < T; i++ {
+		for i := k; i < visibleEnd(k, T, w); i++ {
 			if s.query(i) {
 				sum += float64(a[i*T+k])
 				n++
@@ -45,6 +48,15 @@ func attnMass(mass []float64, a []float32, T int, s Sequence) {
 			mass[k] = sum / float64(n)
 		}
 	}
+}
+
+// visibleEnd is one past the last query that sees key k under a sliding
+// window w (0: none) in a sequence of T.
+func visibleEnd(k, T, w int) int {
+	if w > 0 {
+		return min(T, k+w)
+	}
+	return T
 }
 
 // dlogitFirst is the mean over counted queries i ≥ 1 of

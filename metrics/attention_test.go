@@ -20,12 +20,16 @@ func TestAttentionReducersByHand(t *testing.T) {
 	only2 := Sequence{IDs: []int{0, 0, 0}, Queries: []bool{false, false, true}}
 	h3 := -(0.2*math.Log(0.2) + 0.3*math.Log(0.3) + 0.5*math.Log(0.5))
 
-	first, n := firstAttn(pattern3, 3, all)
+	first, n := firstAttn(pattern3, 3, all, 0)
 	mass := make([]float64, 3)
-	attnMass(mass, pattern3, 3, all)
+	attnMass(mass, pattern3, 3, all, 0)
 	mass2 := make([]float64, 3)
-	attnMass(mass2, pattern3, 3, only2)
-	first2, _ := firstAttn(pattern3, 3, only2)
+	attnMass(mass2, pattern3, 3, only2, 0)
+	first2, _ := firstAttn(pattern3, 3, only2, 0)
+	// A sliding window of 2: query 2 cannot see key 0 and does not count for it.
+	firstW, nW := firstAttn(pattern3, 3, all, 2)
+	massW := make([]float64, 3)
+	attnMass(massW, pattern3, 3, all, 2)
 	// Column 0 over all queries is (1, .5, .2) → normalised (1/1.7, .5/1.7, .2/1.7).
 	c0 := -((1/1.7)*math.Log(1/1.7) + (.5/1.7)*math.Log(.5/1.7) + (.2/1.7)*math.Log(.2/1.7)) / math.Log(3)
 	// Scores: row 1 = (2, 0), row 2 = (3, 0, 0): dlogit = (2−1 + 3−1)/2 = 1.5.
@@ -41,6 +45,10 @@ func TestAttentionReducersByHand(t *testing.T) {
 		{"attn_mass[1]", mass[1], (0.5 + 0.3) / 2},
 		{"attn_mass[2]", mass[2], 0.5},
 		{"masked first_attn", first2, 0.2},
+		{"window first_attn", firstW, 0.5},
+		{"window first_attn n", float64(nW), 1},
+		{"window attn_mass[0]", massW[0], (1 + 0.5) / 2},
+		{"window attn_mass[1]", massW[1], (0.5 + 0.3) / 2},
 		{"masked attn_mass[1]", mass2[1], 0.3},
 		{"row entropy", rowEntropy(pattern3, 3, all), (1 + h3/math.Log(3)) / 2},
 		{"column entropy", colEntropy(pattern3, 3, all, nil), c0},

@@ -23,6 +23,29 @@ type reference struct {
 	WOValueNorm   [][][]float64   `json:"wo_value_norm"`   // [L][H][T]
 	BOSAttn       [][]float64     `json:"bos_attn"`        // [L][H]
 	AttnMass      [][][]float64   `json:"attn_mass"`       // [L][H][T]
+	LayerTypes    []string        `json:"layer_types"`     // [L] full_attention / sliding_attention; absent: all full
+}
+
+// visibleMeans recomputes first_attn and attn_mass from the reference
+// attention of one head over the queries that can see each key under a
+// sliding window w: queries k..k+w-1 (query 0 left out for key 0's
+// first_attn). The reference's own bos_attn and attn_mass average the masked
+// zeros too, which is what sinkscope must not do.
+func visibleMeans(att [][]float64, w int) (first float64, mass []float64) {
+	T := len(att)
+	mass = make([]float64, T)
+	for k := 0; k < T; k++ {
+		end := min(T, k+w)
+		for q := k; q < end; q++ {
+			mass[k] += att[q][k]
+		}
+		mass[k] /= float64(end - k)
+	}
+	end := min(T, w)
+	for q := 1; q < end; q++ {
+		first += att[q][0]
+	}
+	return first / float64(end-1), mass
 }
 
 func openModel(t testing.TB, dir string) model.Model {
@@ -78,6 +101,18 @@ func TestReferences(t *testing.T) {
 		{"hf/olmo2_tiny_bf16", "olmo2_tiny_bf16_reference.json"},
 		{"hf/shakespeare_llama", "shakespeare_llama_reference.json"},
 		{"hf/shakespeare_llama_bf16", "shakespeare_llama_bf16_reference.json"},
+		{"hf/pythia_tiny", "pythia_tiny_reference.json"},
+		{"hf/pythia_seq_tiny_bf16", "pythia_seq_tiny_bf16_reference.json"},
+		{"hf/gpt2_tiny", "gpt2_tiny_reference.json"},
+		{"hf/gpt2_tiny_bf16", "gpt2_tiny_bf16_reference.json"},
+		{"hf/qwen2_tiny", "qwen2_tiny_reference.json"},
+		{"hf/qwen3_tiny_bf16", "qwen3_tiny_bf16_reference.json"},
+		{"hf/gemma_tiny", "gemma_tiny_reference.json"},
+		{"hf/gemma2_tiny", "gemma2_tiny_reference.json"},
+		{"hf/gemma2_tiny_bf16", "gemma2_tiny_bf16_reference.json"},
+		{"hf/gemma3_tiny", "gemma3_tiny_reference.json"},
+		{"hf/phi3_tiny_bf16", "phi3_tiny_bf16_reference.json"},
+		{"hf/phi3_longrope_tiny", "phi3_longrope_tiny_reference.json"},
 	} {
 		t.Run(filepath.Base(tc.ckpt), func(t *testing.T) {
 			dir := fixtures.Path(t, tc.ckpt)
@@ -124,13 +159,25 @@ func TestReferences(t *testing.T) {
 			}
 			for l := 0; l < L; l++ {
 				pat := cache[hooks.At(l, hooks.Pattern)].Data
+				w := model.LayerWindow(m, l)
+				if sliding := ref.LayerTypes != nil && ref.LayerTypes[l] == "sliding_attention"; sliding != (w > 0) {
+					t.Errorf("layer %d: window %d, reference layer type %q", l, w, ref.LayerTypes[l])
+				}
 				for h := 0; h < H; h++ {
 					hr := d.Head(l, h)
-					checks[0].add(r.FirstAttn[l*H+h], ref.BOSAttn[l][h], "L%dH%d", l, h)
-					checks[1].add(hr.FirstAttn, ref.BOSAttn[l][h], "L%dH%d", l, h)
+					wantFirst, wantMass, wantN := ref.BOSAttn[l][h], ref.AttnMass[l][h], T-1
+					if w > 0 && w < T {
+						wantFirst, wantMass = visibleMeans(ref.Attention[l][h], w)
+						wantN = w - 1
+					}
+					if hr.FirstAttnQueries != wantN {
+						t.Errorf("L%dH%d: first_attn over %d queries, want %d", l, h, hr.FirstAttnQueries, wantN)
+					}
+					checks[0].add(r.FirstAttn[l*H+h], wantFirst, "L%dH%d", l, h)
+					checks[1].add(hr.FirstAttn, wantFirst, "L%dH%d", l, h)
 					for k := 0; k < T; k++ {
-						checks[2].add(r.AttnMass[(l*H+h)*T+k], ref.AttnMass[l][h][k], "L%dH%d k%d", l, h, k)
-						checks[3].add(hr.AttnMass[k], ref.AttnMass[l][h][k], "L%dH%d k%d", l, h, k)
+						checks[2].add(r.AttnMass[(l*H+h)*T+k], wantMass[k], "L%dH%d k%d", l, h, k)
+						checks[3].add(hr.AttnMass[k], wantMass[k], "L%dH%d k%d", l, h, k)
 						checks[4].add(r.ValueNorm[(l*H+h)*T+k], ref.WOValueNorm[l][h][k], "L%dH%d k%d", l, h, k)
 					}
 					checks[5].add(hr.ValueNormFirst, ref.WOValueNorm[l][h][0], "L%dH%d first", l, h)
@@ -176,5 +223,38 @@ func TestReferences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSlidingFirstAttn: on gemma2_tiny's sliding layer 0 (window 8, T = 40)
+// queries 8..39 cannot see the first token. first_attn averages the 7
+// queries that can; averaging the masked zeros too (the reference's bos_attn)
+// would make every head look far less sink-like than it is, and a head
+// active merely because key 0 was masked.
+func TestSlidingFirstAttn(t *testing.T) {
+	m := openModel(t, fixtures.Path(t, "hf/gemma2_tiny"))
+	var ref reference
+	fixtures.ReadJSON(t, filepath.Join("reference", "gemma2_tiny_reference.json"), &ref)
+	if w := model.LayerWindow(m, 0); w != 8 || ref.LayerTypes[0] != "sliding_attention" {
+		t.Fatalf("layer 0: window %d, reference %q; want a sliding layer of 8", w, ref.LayerTypes[0])
+	}
+	acc, err := metrics.NewAccumulator(m, metrics.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.Add(metrics.Sequence{IDs: ref.InputIDs}); err != nil {
+		t.Fatal(err)
+	}
+	res := acc.Result()
+	for h := 0; h < m.Info().Heads; h++ {
+		hr := res.Head(0, h)
+		visible, _ := visibleMeans(ref.Attention[0][h], 8)
+		if hr.FirstAttnQueries != 7 || math.Abs(hr.FirstAttn-visible) > 1e-5 {
+			t.Errorf("head %d: first_attn %.7f over %d queries, want %.7f over 7", h, hr.FirstAttn, hr.FirstAttnQueries, visible)
+		}
+		if naive := ref.BOSAttn[0][h]; math.Abs(naive*39/7-visible) > 1e-5 || visible-naive < 0.01 {
+			t.Errorf("head %d: reference bos_attn %.7f should be the visible mean %.7f diluted by 32 masked zeros", h, naive, visible)
+		}
+		t.Logf("layer 0 head %d: first_attn %.5f over the 7 visible queries (all 39: %.5f)", h, hr.FirstAttn, ref.BOSAttn[0][h])
 	}
 }

@@ -64,8 +64,11 @@ type HeadResult struct {
 	Layer, Head int
 	NSeqs       int // sequences that contributed first_attn
 
-	FirstAttn    float64 // mean over counted queries i ≥ 1 of A[i,0]
+	FirstAttn    float64 // mean over counted queries i ≥ 1 of A[i,0] (on a sliding-window layer: those i < window)
 	FirstAttnStd float64 // sample standard deviation over sequences of the per-sequence first_attn
+	// FirstAttnQueries is the number of queries FirstAttn averages, summed
+	// over sequences: on a sliding-window layer only those that can see key 0.
+	FirstAttnQueries int
 
 	// AttnMass[k] is Σ_{i≥k} A[i,k] / #{i ≥ k} over counted queries, averaged
 	// over the sequences long enough to have key k.
@@ -156,19 +159,20 @@ func (a *Accumulator) Result() DomainResult {
 	}
 	for i, acc := range a.heads {
 		r := HeadResult{
-			Layer:          i / info.Heads,
-			Head:           i % info.Heads,
-			NSeqs:          acc.first.N(),
-			FirstAttn:      acc.first.Mean(),
-			FirstAttnStd:   acc.first.Std(),
-			AttnMass:       make([]float64, len(acc.mass)),
-			DLogitFirst:    ratio(acc.dlogit, acc.nDlogit),
-			ValueNormFirst: ratio(acc.valFirst, acc.nVal),
-			ValueNormRest:  ratio(acc.valRest, acc.nVal),
-			HeadOutNorm:    ratio(acc.out, acc.nOut),
-			RowEntropy:     ratio(acc.row, acc.nEnt),
-			ColEntropy:     ratio(acc.col, acc.nEnt),
-			AblationDLoss:  math.NaN(),
+			Layer:            i / info.Heads,
+			Head:             i % info.Heads,
+			NSeqs:            acc.first.N(),
+			FirstAttn:        acc.first.Mean(),
+			FirstAttnStd:     acc.first.Std(),
+			FirstAttnQueries: acc.firstQueries,
+			AttnMass:         make([]float64, len(acc.mass)),
+			DLogitFirst:      ratio(acc.dlogit, acc.nDlogit),
+			ValueNormFirst:   ratio(acc.valFirst, acc.nVal),
+			ValueNormRest:    ratio(acc.valRest, acc.nVal),
+			HeadOutNorm:      ratio(acc.out, acc.nOut),
+			RowEntropy:       ratio(acc.row, acc.nEnt),
+			ColEntropy:       ratio(acc.col, acc.nEnt),
+			AblationDLoss:    math.NaN(),
 		}
 		for k := range acc.mass {
 			r.AttnMass[k] = ratio(acc.mass[k], acc.massN[k])

@@ -78,8 +78,9 @@ func Inspect(m model.Model, ids []int) (*TokenReport, error) {
 			}
 			for h := 0; h < H; h++ {
 				a := t.Data[h*T*T : (h+1)*T*T]
-				r.FirstAttn[l*H+h], _ = firstAttn(a, T, s)
-				attnMass(r.AttnMass[(l*H+h)*T:(l*H+h+1)*T], a, T, s)
+				w := model.LayerWindow(m, l)
+				r.FirstAttn[l*H+h], _ = firstAttn(a, T, s, w)
+				attnMass(r.AttnMass[(l*H+h)*T:(l*H+h+1)*T], a, T, s, w)
 			}
 		})
 		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) {

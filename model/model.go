@@ -13,6 +13,7 @@ type Info struct {
 	KVHeads   int    // key/value heads per layer (Heads for multi-head attention)
 	HeadDim   int    // width of one head
 	DModel    int    // residual stream width
+	MLPWidth  int    // intermediate width of the MLP (0 if not reported)
 	Vocab     int    // logits per position
 	MaxSeqLen int    // longest sequence the model was built for (0 if unbounded)
 }
@@ -38,4 +39,33 @@ type IntoForwarder interface {
 	// ForwardInto is Forward with the logits written into dst when its
 	// capacity suffices (a new slice otherwise); it returns them.
 	ForwardInto(dst []float32, tokens []int, hs *hooks.Set) ([]float32, error)
+}
+
+// Windowed is a Model some of whose layers attend through a sliding window:
+// a query at position i sees keys i−Window+1..i only, so a query further than
+// the window from key 0 cannot see the first token.
+type Windowed interface {
+	// Window returns layer l's window, 0 for a layer that sees every
+	// earlier key.
+	Window(layer int) int
+}
+
+// LayerWindow returns layer l's sliding window of m (0: none).
+func LayerWindow(m Model, layer int) int {
+	if w, ok := m.(Windowed); ok {
+		return w.Window(layer)
+	}
+	return 0
+}
+
+// Quirk is one way a family departs from a plain pre-norm Llama-style
+// decoder, for inspect: Name is what it concerns ("residual", "rotary"),
+// Value how this model does it.
+type Quirk struct {
+	Name, Value string
+}
+
+// Describer is a Model that can list its quirks.
+type Describer interface {
+	Quirks() []Quirk
 }

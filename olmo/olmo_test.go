@@ -9,12 +9,13 @@ import (
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/olmo"
+	"github.com/sinkscope/sinkscope/transformer"
 )
 
 // ids is the 16-token input of the OLMo reference files.
 var ids = []int{1, 17, 254, 3, 99, 99, 400, 12, 511, 0, 77, 300, 5, 250, 128, 42}
 
-func open(t *testing.T, rel string) (*olmo.Model, *loader.Checkpoint) {
+func open(t *testing.T, rel string) (*transformer.Decoder, *loader.Checkpoint) {
 	t.Helper()
 	c, err := loader.Open(fixtures.Path(t, rel))
 	if err != nil {
@@ -25,7 +26,7 @@ func open(t *testing.T, rel string) (*olmo.Model, *loader.Checkpoint) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, c
+	return m.(*transformer.Decoder), c
 }
 
 // TestClip checks that OLMo's hook_q, hook_k and hook_v come after the clamp

@@ -63,18 +63,27 @@ func BenchmarkEncodeNeoX(b *testing.B) {
 	benchEncode(b, "tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json", false)
 }
 
+// BenchmarkEncodeQwen3 runs Qwen's pipeline: NFC, the single-digit Split
+// (hand-written scanner) and ByteLevel.
+func BenchmarkEncodeQwen3(b *testing.B) { benchEncode(b, "tokenizers/qwen3/tokenizer.json", false) }
+
 // BenchmarkEncodeLlama2 encodes the whole text as one word (Llama 2 has no
 // pre-tokenizer), so it measures the priority-queue merge on ~1M symbols.
 func BenchmarkEncodeLlama2(b *testing.B) { benchEncode(b, "tokenizers/llama2/tokenizer.json", false) }
 
 // BenchmarkScanCl100k compares the hand-written cl100k scanner with regexp2.
-func BenchmarkScanCl100k(b *testing.B) {
+func BenchmarkScanCl100k(b *testing.B) { benchScan(b, cl100kPattern) }
+
+// BenchmarkScanQwen2 does the same for Qwen2's single-digit variant.
+func BenchmarkScanQwen2(b *testing.B) { benchScan(b, qwen2Pattern) }
+
+func benchScan(b *testing.B, pattern string) {
 	text := benchText(b)[:200000]
-	re, err := newRegexMatcher(cl100kPattern)
+	re, err := newRegexMatcher(pattern)
 	if err != nil {
 		b.Fatal(err)
 	}
-	generic := newRegexp2(b, cl100kPattern)
+	generic := newRegexp2(b, pattern)
 	b.Run("hand", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		for b.Loop() {

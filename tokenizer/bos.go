@@ -6,8 +6,8 @@ import "fmt"
 type BOSPolicy int
 
 const (
-	// BOSAuto prepends the BOS when the tokenizer itself would (Llama: yes;
-	// OLMo's GPT-NeoX tokenizer: no).
+	// BOSAuto prepends the BOS when the tokenizer itself would (Llama 2 and
+	// 3: yes; OLMo, GPT-2, Qwen2.5, Qwen3 and Phi-3: no).
 	BOSAuto BOSPolicy = iota
 	// BOSAlways prepends the BOS; it is an error if the tokenizer has none.
 	BOSAlways

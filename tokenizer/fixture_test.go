@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
+	"golang.org/x/text/unicode/norm"
 )
 
 // refEntry is one string of a reference encoding file.
@@ -37,6 +39,38 @@ var referenceCases = []struct {
 	{"olmo2-dolma2", "tokenizers/olmo/allenai_dolma2.json", "tokenizers/reference/allenai_dolma2_hf_tokenizers_encode.json", false, 46, true},
 	{"olmo-neox-pii", "tokenizers/olmo/allenai_eleuther-ai-gpt-neox-20b-pii-special.json", "tokenizers/reference/allenai_eleuther-ai-gpt-neox-20b-pii-special_hf_tokenizers_encode.json", false, 46, true},
 	{"olmo-dolma-v1_5", "tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json", "tokenizers/reference/allenai_gpt-neox-olmo-dolma-v1_5_hf_tokenizers_encode.json", false, 46, true},
+	// MANIFEST §9: GPT-2 (ByteLevel with the GPT-2 regex), Qwen2.5 and Qwen3
+	// (NFC, single-digit Split + ByteLevel; Qwen3 stores merges as arrays) and
+	// Phi-3 (SentencePiece-style BPE with byte fallback, no BOS template).
+	{"gpt2", "tokenizers/gpt2/tokenizer.json", "tokenizers/reference/gpt2_hf_tokenizers_encode.json", false, 46, true},
+	{"qwen2_5", "tokenizers/qwen2_5/tokenizer.json", "tokenizers/reference/qwen2_5_hf_tokenizers_encode.json", false, 46, true},
+	{"qwen3", "tokenizers/qwen3/tokenizer.json", "tokenizers/reference/qwen3_hf_tokenizers_encode.json", false, 46, true},
+	{"phi3", "tokenizers/phi3/tokenizer.json", "tokenizers/reference/phi3_hf_tokenizers_encode.json", false, 46, true},
+}
+
+// loaded is one fixture tokenizer, loaded at most once per test binary.
+type loaded struct {
+	once sync.Once
+	tok  *Tokenizer
+	err  error
+}
+
+var fixtureTokenizers sync.Map // path relative to the fixtures -> *loaded
+
+// loadFixture returns the tokenizer rel (relative to the fixtures directory),
+// skipping tb when it is absent. The files are up to 11 MB (Qwen3), so each
+// is loaded once and shared: a Tokenizer is safe for concurrent use, and a
+// test that changes one must change a copy.
+func loadFixture(tb testing.TB, rel string) *Tokenizer {
+	tb.Helper()
+	path := fixtures.Path(tb, rel)
+	v, _ := fixtureTokenizers.LoadOrStore(rel, &loaded{})
+	l := v.(*loaded)
+	l.once.Do(func() { l.tok, l.err = Load(path) })
+	if l.err != nil {
+		tb.Fatal(l.err)
+	}
+	return l.tok
 }
 
 func loadRef(t *testing.T, path string) []refEntry {
@@ -58,10 +92,7 @@ func loadRef(t *testing.T, path string) []refEntry {
 func TestReferenceEncodings(t *testing.T) {
 	for _, c := range referenceCases {
 		t.Run(c.name, func(t *testing.T) {
-			tok, err := Load(fixtures.Path(t, c.tokenizer))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := loadFixture(t, c.tokenizer)
 			refs := loadRef(t, fixtures.Path(t, c.reference))
 			if len(refs) != c.n {
 				t.Fatalf("%d reference strings, want %d", len(refs), c.n)
@@ -143,10 +174,7 @@ func TestLlamaCppVectors(t *testing.T) {
 		{"tokenizers/llama3/tokenizer.json", "tokenizers/llama3/ggml-vocab-llama-bpe.gguf.inp", "tokenizers/llama3/ggml-vocab-llama-bpe.gguf.out"},
 	} {
 		t.Run(filepath.Base(c.inp), func(t *testing.T) {
-			tok, err := Load(fixtures.Path(t, c.tokenizer))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := loadFixture(t, c.tokenizer)
 			texts, want := readLlamaCppVectors(t, fixtures.Path(t, c.inp), fixtures.Path(t, c.out))
 			if len(texts) != 46 {
 				t.Fatalf("%d strings, want 46", len(texts))
@@ -164,26 +192,35 @@ func TestLlamaCppVectors(t *testing.T) {
 	}
 }
 
-// TestFixtureBOS pins what --bos auto does per family: Llama prepends its
-// template's BOS, the OLMo tokenizers define none.
+// TestFixtureBOS pins what --bos auto does per family, as Hugging Face does
+// it: the BOS is prepended exactly when encode(text, add_special_tokens=True)
+// would prepend it. Llama 2, stories260K and Llama 3 do (their
+// TemplateProcessing starts with it); the OLMo, GPT-2, Qwen2.5, Qwen3 and
+// Phi-3 tokenizers do not. GPT-2 and Phi-3 still name a BOS in
+// tokenizer_config.json (<|endoftext|>, <s>), used by --bos always; the OLMo
+// and Qwen files define none.
 func TestFixtureBOS(t *testing.T) {
 	for _, c := range []struct {
 		file    string
-		bos     int // -1: none
+		bos     int // BOS(); -1: none
+		auto    bool
 		vocab   int
 		firstID int // first id of EncodeBOS("Hello", BOSAuto)
 	}{
-		{"hf/stories260K_hf/tokenizer.json", 1, 512, 1},
-		{"tokenizers/llama2/tokenizer.json", 1, 32000, 1},
-		{"tokenizers/llama3/tokenizer.json", 128000, 128256, 128000},
-		{"tokenizers/olmo/allenai_dolma2.json", -1, 100278, 9906},
-		{"tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json", -1, 50280, 12092},
-		{"tokenizers/olmo/allenai_eleuther-ai-gpt-neox-20b-pii-special.json", -1, 50280, 12092},
+		{"hf/stories260K_hf/tokenizer.json", 1, true, 512, 1},
+		{"tokenizers/llama2/tokenizer.json", 1, true, 32000, 1},
+		{"tokenizers/llama3/tokenizer.json", 128000, true, 128256, 128000},
+		{"tokenizers/olmo/allenai_dolma2.json", -1, false, 100278, 9906},
+		{"tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json", -1, false, 50280, 12092},
+		{"tokenizers/olmo/allenai_eleuther-ai-gpt-neox-20b-pii-special.json", -1, false, 50280, 12092},
+		// Vocab sizes and ids as Hugging Face tokenizers reports them
+		// (get_vocab_size(with_added_tokens=true), encode("Hello")).
+		{"tokenizers/gpt2/tokenizer.json", 50256, false, 50257, 15496},
+		{"tokenizers/qwen2_5/tokenizer.json", -1, false, 151665, 9707},
+		{"tokenizers/qwen3/tokenizer.json", -1, false, 151669, 9707},
+		{"tokenizers/phi3/tokenizer.json", 1, false, 32011, 15043},
 	} {
-		tok, err := Load(fixtures.Path(t, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := loadFixture(t, c.file)
 		id, ok := tok.BOS()
 		if !ok {
 			id = -1
@@ -194,13 +231,66 @@ func TestFixtureBOS(t *testing.T) {
 		if got := tok.VocabSize(); got != c.vocab {
 			t.Errorf("%s: VocabSize() = %d, want %d", c.file, got, c.vocab)
 		}
+		for _, text := range []string{"Hello", "", " two words\n"} {
+			plain := tok.Encode(text, false)
+			want := plain
+			if c.auto {
+				want = append([]int{c.bos}, plain...)
+			}
+			ids, err := tok.EncodeBOS(text, BOSAuto)
+			if err != nil || !slices.Equal(ids, want) {
+				t.Errorf("%s: EncodeBOS(%q, auto) = %v, %v; want %v", c.file, text, ids, err, want)
+			}
+			// None of these families appends an EOS, so auto equals the
+			// post-processor's encoding.
+			if special := tok.Encode(text, true); !slices.Equal(ids, special) && !(len(ids) == 0 && len(special) == 0) {
+				t.Errorf("%s: EncodeBOS(%q, auto) = %v, but Encode(special) = %v", c.file, text, ids, special)
+			}
+		}
 		ids, err := tok.EncodeBOS("Hello", BOSAuto)
 		if err != nil || len(ids) == 0 || ids[0] != c.firstID {
 			t.Errorf("%s: EncodeBOS(Hello, auto) = %v, %v; want first id %d", c.file, ids, err, c.firstID)
 		}
-		_, err = tok.EncodeBOS("Hello", BOSAlways)
+		always, err := tok.EncodeBOS("Hello", BOSAlways)
 		if (err == nil) != (c.bos >= 0) {
 			t.Errorf("%s: EncodeBOS(always) error %v, want error only without a BOS", c.file, err)
+		}
+		if err == nil && (len(always) == 0 || always[0] != c.bos) {
+			t.Errorf("%s: EncodeBOS(always) = %v, want it to start with %d", c.file, always, c.bos)
+		}
+		if never, _ := tok.EncodeBOS("Hello", BOSNever); !slices.Equal(never, tok.Encode("Hello", false)) {
+			t.Errorf("%s: EncodeBOS(never) = %v", c.file, never)
+		}
+	}
+}
+
+// TestQwenPipeline pins the components the Qwen files load into: NFC, then a
+// Split on Qwen2's single-digit regex run by the hand-written scanner (not the
+// regexp2 fallback), then ByteLevel without a regex.
+func TestQwenPipeline(t *testing.T) {
+	for _, file := range []string{"tokenizers/qwen2_5/tokenizer.json", "tokenizers/qwen3/tokenizer.json"} {
+		tok := loadFixture(t, file)
+		if n, ok := tok.norm.(unicodeNormalizer); !ok || n.form != norm.NFC {
+			t.Errorf("%s: normalizer %#v, want NFC", file, tok.norm)
+		}
+		seq, ok := tok.pre.(preTokenizerSeq)
+		if !ok || len(seq) != 2 {
+			t.Fatalf("%s: pre-tokenizer %#v, want Sequence[Split, ByteLevel]", file, tok.pre)
+		}
+		if sp, ok := seq[0].(splitPre); !ok || sp.behavior != splitIsolated || sp.invert {
+			t.Errorf("%s: first pre-tokenizer %#v, want Split Isolated", file, seq[0])
+		} else if _, ok := sp.m.(scanMatcher); !ok {
+			t.Errorf("%s: Split matcher %T, want the Qwen2 scanner", file, sp.m)
+		}
+		if bl, ok := seq[1].(byteLevelPre); !ok || bl.re != nil || bl.addPrefixSpace {
+			t.Errorf("%s: second pre-tokenizer %#v, want ByteLevel without regex or prefix space", file, seq[1])
+		}
+		// One digit per token; the composed é (NFC) is one byte-level word.
+		if got, want := tok.Encode("2024", false), tok.Encode("2", false); len(got) != 4 || got[0] != want[0] {
+			t.Errorf("%s: Encode(2024) = %v, want four single-digit ids", file, got)
+		}
+		if a, b := tok.Encode("cafe\u0301", false), tok.Encode("caf\u00e9", false); !slices.Equal(a, b) {
+			t.Errorf("%s: NFC: %v != %v", file, a, b)
 		}
 	}
 }
@@ -209,10 +299,7 @@ func TestFixtureBOS(t *testing.T) {
 // newlines, runs of spaces and punctuation) with Llama 2's tokenizer both
 // chunked and as one BPE word, as Hugging Face does: the ids must be equal.
 func TestMetaChunkerPreservesIDs(t *testing.T) {
-	tok, err := Load(fixtures.Path(t, "tokenizers/llama2/tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := loadFixture(t, "tokenizers/llama2/tokenizer.json")
 	if _, ok := tok.pre.(metaChunker); !ok {
 		t.Fatalf("Llama 2 pre-tokenizer is %T, want metaChunker", tok.pre)
 	}

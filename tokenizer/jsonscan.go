@@ -258,33 +258,7 @@ func parseModelJSON(s *jsonScanner) (*bpeJSON, string, error) {
 			})
 		case "merges":
 			m.Merges = make([]mergeJSON, 0, s.estimate(10))
-			return s.array(func(i int) error {
-				var mg mergeJSON
-				var err error
-				if s.peek() == '[' {
-					err = s.array(func(k int) error {
-						if k > 1 {
-							return fmt.Errorf("want a pair of tokens")
-						}
-						var e error
-						mg[k], e = s.str()
-						return e
-					})
-				} else {
-					var line string
-					if line, err = s.str(); err == nil {
-						if strings.HasPrefix(line, "#version") {
-							return nil // a header line of merges.txt, skipped as in Hugging Face
-						}
-						err = mg.fromLine(line)
-					}
-				}
-				if err != nil {
-					return fmt.Errorf("merges[%d]: %w", i, err)
-				}
-				m.Merges = append(m.Merges, mg)
-				return nil
-			})
+			return parseMerges(s, &m.Merges)
 		default:
 			v, err := s.skip()
 			if err != nil {
@@ -309,6 +283,62 @@ func parseModelJSON(s *jsonScanner) (*bpeJSON, string, error) {
 	}
 	m.Vocab, m.Merges = vocab, merges
 	return &m, typ, nil
+}
+
+// parseMerges reads model.merges in either of the forms Hugging Face
+// accepts: the classic list of "left right" strings (where a "#version"
+// header line of merges.txt is skipped and takes no rank) or, in newer files
+// such as Qwen3's, a list of [left, right] pairs, whose tokens may contain
+// spaces. As in Hugging Face (an untagged enum of the two list types), the
+// list must be all of one form, and a pair has exactly two strings.
+func parseMerges(s *jsonScanner, dst *[]mergeJSON) error {
+	const (
+		formUnknown = iota
+		formLines
+		formPairs
+	)
+	form := formUnknown
+	return s.array(func(i int) error {
+		var mg mergeJSON
+		var err error
+		isPair := s.peek() == '['
+		switch {
+		case form == formUnknown && isPair:
+			form = formPairs
+		case form == formUnknown:
+			form = formLines
+		case isPair != (form == formPairs):
+			return fmt.Errorf("merges[%d]: the list mixes \"left right\" strings and [left, right] pairs", i)
+		}
+		if isPair {
+			n := 0
+			err = s.array(func(k int) error {
+				if k > 1 {
+					return fmt.Errorf("want a pair of two tokens, got more")
+				}
+				var e error
+				mg[k], e = s.str()
+				n++
+				return e
+			})
+			if err == nil && n != 2 {
+				err = fmt.Errorf("want a pair of two tokens, got %d", n)
+			}
+		} else {
+			var line string
+			if line, err = s.str(); err == nil {
+				if strings.HasPrefix(line, "#version") {
+					return nil // a header line of merges.txt, skipped as in Hugging Face
+				}
+				err = mg.fromLine(line)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("merges[%d]: %w", i, err)
+		}
+		*dst = append(*dst, mg)
+		return nil
+	})
 }
 
 // parseFileJSON splits tokenizer.json into its top-level fields, parsing the

@@ -14,15 +14,20 @@ type matcher interface {
 	find(s string, dst [][2]int) [][2]int
 }
 
-// The two regular expressions that byte-level BPE tokenizers use. Go's regexp
+// The regular expressions that byte-level BPE tokenizers use. Go's regexp
 // package cannot run them (they need a lookahead), so they get hand-written
 // scanners with the same backtracking semantics as Oniguruma, which Hugging
-// Face tokenizers uses; any other pattern goes through regexp2.
+// Face tokenizers uses; any other pattern goes through regexp2. regexp2 is
+// not Oniguruma in every detail: its (?i) does not fold ſ (U+017F) to s, so
+// the scanners are also the more faithful of the two.
 const (
 	// gpt2Pattern is GPT-2's pre-tokenizer regex (ByteLevel use_regex, GPT-NeoX, OLMo 1).
 	gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 	// cl100kPattern is the cl100k-style regex of Llama 3 and OLMo 2.
 	cl100kPattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// qwen2Pattern is Qwen2's (Qwen2, Qwen2.5, Qwen3): cl100k's with one
+	// digit per match instead of up to three.
+	qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 )
 
 // newRegexMatcher returns the fastest matcher for a tokenizer.json regex.
@@ -32,6 +37,8 @@ func newRegexMatcher(pattern string) (matcher, error) {
 		return scanMatcher(gpt2At), nil
 	case cl100kPattern:
 		return scanMatcher(cl100kAt), nil
+	case qwen2Pattern:
+		return scanMatcher(qwen2At), nil
 	}
 	re, err := regexp2.Compile(pattern, regexp2.None)
 	if err != nil {
@@ -171,7 +178,14 @@ func gpt2At(s string, i int) int {
 }
 
 // cl100kAt matches cl100kPattern at i.
-func cl100kAt(s string, i int) int {
+func cl100kAt(s string, i int) int { return cl100kStyleAt(s, i, 3) }
+
+// qwen2At matches qwen2Pattern at i.
+func qwen2At(s string, i int) int { return cl100kStyleAt(s, i, 1) }
+
+// cl100kStyleAt matches cl100kPattern at i, with \p{N}{1,digits} for its
+// \p{N}{1,3}.
+func cl100kStyleAt(s string, i int, digits int) int {
 	if e := contraction(s, i, true); e >= 0 {
 		return e
 	}
@@ -186,10 +200,10 @@ func cl100kAt(s string, i int) int {
 			return e
 		}
 	}
-	// \p{N}{1,3}
+	// \p{N}{1,digits}
 	if isN(r) {
 		j := i
-		for k := 0; k < 3; k++ {
+		for k := 0; k < digits; k++ {
 			r2, w2 := runeAt(s, j)
 			if !isN(r2) {
 				break

@@ -21,10 +21,12 @@ func newRegexp2(tb testing.TB, pattern string) regexp2Matcher {
 // scanAlphabet mixes the character classes the regexes distinguish.
 var scanAlphabet = []string{
 	"a", "Z", "é", "ß", "Ж", "日", "ก", "\u0e31", // letters (and a Thai vowel sign, Mn: not a letter)
-	"0", "7", "½", "٣", "Ⅻ", // numbers
-	" ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u3000", "\u2028", "\u200b", // whitespace (and ZWSP, not whitespace)
+	"0", "7", "½", "٣", "Ⅻ", "²", "𝟘", // numbers
+	" ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u3000", "\u2028", "\u0085", "\u000b", "\u200b", // whitespace (and ZWSP, not whitespace)
 	".", "!", "'", "-", "🦙", "😁", "$", "\u0301", // other
 	"'s", "'S", "'re", "'RE", "'Ve", "'ll", "'LL", "'d", "'M", "'t", "'x",
+	// Not "'ſ": Oniguruma's (?i) folds ſ to s, regexp2's does not (see
+	// TestScannerCases).
 }
 
 func randomScanText(r *rand.Rand, n int) string {
@@ -38,7 +40,7 @@ func randomScanText(r *rand.Rand, n int) string {
 // TestScannersMatchRegexp2 checks the hand-written scanners against a
 // backtracking regex engine on random strings; the spans must be identical.
 func TestScannersMatchRegexp2(t *testing.T) {
-	for _, pattern := range []string{gpt2Pattern, cl100kPattern} {
+	for _, pattern := range []string{gpt2Pattern, cl100kPattern, qwen2Pattern} {
 		hand, err := newRegexMatcher(pattern)
 		if err != nil {
 			t.Fatal(err)
@@ -80,6 +82,16 @@ func TestScannerCases(t *testing.T) {
 		{cl100kPattern, "x   ", []string{"x", "   "}},
 		{cl100kPattern, "x   y", []string{"x", "  ", " y"}},
 		{cl100kPattern, "'ſ", []string{"'ſ"}}, // Unicode case folding, as Oniguruma
+		// The spans below were checked against Oniguruma (libonig 6.9), the
+		// engine of Hugging Face tokenizers.
+		{cl100kPattern, "'ſx", []string{"'ſ", "x"}}, // regexp2 gives "'ſx"
+		{qwen2Pattern, "'ſx", []string{"'ſ", "x"}},
+		{qwen2Pattern, "I'LL 12345", []string{"I", "'LL", " ", "1", "2", "3", "4", "5"}},
+		{qwen2Pattern, "𝟘²x", []string{"𝟘", "²", "x"}},
+		{qwen2Pattern, "  \n\n x", []string{"  \n\n", " x"}},
+		{qwen2Pattern, "a\u00a0\u00a0b", []string{"a", "\u00a0", "\u00a0b"}},
+		{qwen2Pattern, "x   y", []string{"x", "  ", " y"}},
+		{qwen2Pattern, "$12", []string{"$", "1", "2"}},
 	}
 	for _, c := range cases {
 		m, err := newRegexMatcher(c.pattern)
@@ -92,6 +104,20 @@ func TestScannerCases(t *testing.T) {
 		}
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestKnownPatternsUseScanners: the byte-level regexes of the fixture
+// families (GPT-2, Llama 3, Qwen2) get a hand-written scanner, not regexp2.
+func TestKnownPatternsUseScanners(t *testing.T) {
+	for _, p := range []string{gpt2Pattern, cl100kPattern, qwen2Pattern} {
+		m, err := newRegexMatcher(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(scanMatcher); !ok {
+			t.Errorf("%.30q…: matcher %T, want scanMatcher", p, m)
 		}
 	}
 }

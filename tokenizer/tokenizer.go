@@ -1,8 +1,10 @@
 // Package tokenizer reads Hugging Face tokenizer.json files and encodes and
 // decodes text with the exact semantics of the Hugging Face tokenizers
 // library for BPE models: SentencePiece-style BPE with byte fallback (Llama 2,
-// stories260K) and byte-level BPE with the GPT-2 regex (GPT-NeoX, OLMo) or the
-// cl100k-style regex (Llama 3, OLMo 2).
+// stories260K, Phi-3) and byte-level BPE with the GPT-2 regex (GPT-2,
+// GPT-NeoX, OLMo), the cl100k-style regex (Llama 3, OLMo 2) or its
+// single-digit variant (Qwen2.5, Qwen3). Merges may be "left right" strings
+// or [left, right] pairs (the newer format, Qwen3's).
 //
 // Encoding runs the same pipeline as Hugging Face: added tokens are matched
 // in the raw text (leftmost-longest), the rest is normalized, tokens marked

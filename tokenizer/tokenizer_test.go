@@ -147,6 +147,46 @@ func TestEncodeTiny(t *testing.T) {
 	}
 }
 
+// TestMergeForms: model.merges as "left right" strings and as [left, right]
+// pairs (Qwen3's format) give the same model, and only pairs can hold tokens
+// with a space, as in Hugging Face.
+func TestMergeForms(t *testing.T) {
+	doc := func(merges any) []byte {
+		b, err := json.Marshal(map[string]any{
+			"model": map[string]any{
+				"type":   "BPE",
+				"vocab":  map[string]int{"a": 0, "b": 1, " ": 2, "ab": 3, "a ": 4, "a b": 5, "abb": 6},
+				"merges": merges,
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	lines := mustParse(t, "lines", doc([]string{"#version: 0.2", "a b", "ab b"}))
+	pairs := mustParse(t, "pairs", doc([][]string{{"a", "b"}, {"ab", "b"}}))
+	for _, s := range []string{"abb", "ab", "ba", "abbab", "a b"} {
+		if got, want := pairs.Encode(s, false), lines.Encode(s, false); !slices.Equal(got, want) {
+			t.Errorf("%q: pairs %v, lines %v", s, got, want)
+		}
+	}
+	if got := lines.Encode("abbab", false); !slices.Equal(got, []int{6, 3}) {
+		t.Errorf("lines: abbab = %v, want [6 3]", got)
+	}
+	// The "#version" header takes no rank: "a b" is rank 0.
+	if mg := lines.model.merges[pairKey(0, 1)]; mg.rank != 0 {
+		t.Errorf("rank of a b = %d, want 0", mg.rank)
+	}
+	spaced := mustParse(t, "spaced", doc([][]string{{"a", " "}, {"a ", "b"}}))
+	if got := spaced.Encode("a b", false); !slices.Equal(got, []int{5}) {
+		t.Errorf("spaced pairs: %v, want [5]", got)
+	}
+	if _, err := Parse("bad", doc([]string{"a  b"})); err == nil {
+		t.Error(`"a  b" as a string merge: no error`)
+	}
+}
+
 func TestDecodeTiny(t *testing.T) {
 	sp := mustParse(t, "sp", spJSON(t, true))
 	bl := mustParse(t, "bl", blJSON(t, false))
@@ -307,6 +347,11 @@ func TestLoadErrors(t *testing.T) {
 		{"bad merge", edit(func(d map[string]any) { model(d)["merges"] = []string{"a"} }), "merges[0]"},
 		{"merge not in vocab", edit(func(d map[string]any) { model(d)["merges"] = []string{"a z"} }), `model.merges[0]: token "z" is not in the vocab`},
 		{"merged not in vocab", edit(func(d map[string]any) { model(d)["merges"] = []string{"b a"} }), `merged token "ba" is not in the vocab`},
+		{"merge pair of one", edit(func(d map[string]any) { model(d)["merges"] = [][]string{{"a"}} }), "model: merges[0]: want a pair of two tokens, got 1"},
+		{"merge pair of three", edit(func(d map[string]any) { model(d)["merges"] = [][]string{{"a", "b", "c"}} }), "model: merges[0]: want a pair of two tokens, got more"},
+		{"merge pair not strings", edit(func(d map[string]any) { model(d)["merges"] = [][]int{{1, 2}} }), "model: merges[0]"},
+		{"mixed merge forms", edit(func(d map[string]any) { model(d)["merges"] = []any{"a b", []string{"▁", "ab"}} }), "merges[1]: the list mixes"},
+		{"mixed merge forms 2", edit(func(d map[string]any) { model(d)["merges"] = []any{[]string{"a", "b"}, "▁ ab"} }), "merges[1]: the list mixes"},
 		{"unk missing", edit(func(d map[string]any) { model(d)["unk_token"] = "<?>" }), `model.unk_token: "<?>" is not in the vocab`},
 		{"dropout", edit(func(d map[string]any) { model(d)["dropout"] = 0.1 }), "model.dropout"},
 		{"version", edit(func(d map[string]any) { d["version"] = "2.0" }), `version: unknown tokenizer.json version "2.0"`},

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/sinkscope/sinkscope"
-	"github.com/sinkscope/sinkscope/llama"
 	"github.com/sinkscope/sinkscope/tokenizer"
+	"github.com/sinkscope/sinkscope/transformer"
 	"github.com/spf13/cobra"
 )
 
@@ -50,10 +50,10 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 			// With a KV cache each step computes only the new token; otherwise
 			// the whole sequence is run again.
 			inc, cached := m.(interface {
-				NewState() *llama.State
-				Extend(*llama.State, []int) ([]float32, error)
+				NewState() *transformer.State
+				Extend(*transformer.State, []int) ([]float32, error)
 			})
-			var st *llama.State
+			var st *transformer.State
 			if cached {
 				st = inc.NewState()
 			}

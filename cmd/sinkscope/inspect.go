@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/model"
 	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
@@ -42,12 +44,12 @@ and the [T, vocab] logits.`,
 		if seqLen <= 0 {
 			return usagef("--seq-len %d: want a positive number of tokens", seqLen)
 		}
-		ck, err := loader.Open(args[0])
+		m, ck, err := sinkscope.Open(args[0], 1)
 		if err != nil {
 			return err
 		}
 		defer ck.Close()
-		rep := inspectCheckpoint(ck, seqLen, cmd.ErrOrStderr())
+		rep := inspectCheckpoint(ck, m, seqLen, cmd.ErrOrStderr())
 		rep.Model = args[0]
 		return rep.write(cmd.OutOrStdout(), *format)
 	}
@@ -74,16 +76,20 @@ type inspection struct {
 	SeqLen                                     int
 	WeightsBytes, ActivationBytes, LogitsBytes int64
 	PeakBytes                                  int64
+	Quirks                                     []model.Quirk // how the family departs from a plain pre-norm decoder
 }
 
-func inspectCheckpoint(ck *loader.Checkpoint, seqLen int, stderr io.Writer) inspection {
-	c := ck.Config
+func inspectCheckpoint(ck *loader.Checkpoint, m model.Model, seqLen int, stderr io.Writer) inspection {
+	c, in := ck.Config, m.Info()
 	r := inspection{
 		Dir: ck.Dir, Arch: c.Architecture, ModelType: c.ModelType,
-		Layers: c.NumLayers, Heads: c.NumHeads, KVHeads: c.NumKVHeads, HeadDim: c.HeadDim, DModel: c.HiddenSize,
-		Intermediate: c.IntermediateSize, Vocab: c.VocabSize, MaxPositions: c.MaxPositionEmbeddings,
+		Layers: in.Layers, Heads: in.Heads, KVHeads: in.KVHeads, HeadDim: in.HeadDim, DModel: in.DModel,
+		Intermediate: in.MLPWidth, Vocab: in.Vocab, MaxPositions: in.MaxSeqLen,
 		Files: len(ck.Tensors.Files()), Tokenizer: ck.TokenizerPath, BOSID: c.BOSTokenID,
 		RopeTheta: c.RopeTheta, ClipQKV: c.ClipQKV, Tied: c.TieWordEmbeddings, NormEps: c.RMSNormEps, SeqLen: seqLen,
+	}
+	if d, ok := m.(model.Describer); ok {
+		r.Quirks = d.Quirks()
 	}
 	counts := map[string]int{}
 	for _, n := range ck.Tensors.Names() {
@@ -122,13 +128,13 @@ func inspectCheckpoint(ck *loader.Checkpoint, seqLen int, stderr io.Writer) insp
 			}
 		}
 	}
-	if c.MaxPositionEmbeddings > 0 && seqLen > c.MaxPositionEmbeddings {
-		fmt.Fprintf(stderr, "sinkscope: warning: --seq-len %d exceeds max_position_embeddings %d\n", seqLen, c.MaxPositionEmbeddings)
+	if in.MaxSeqLen > 0 && seqLen > in.MaxSeqLen {
+		fmt.Fprintf(stderr, "sinkscope: warning: --seq-len %d exceeds max_position_embeddings %d\n", seqLen, in.MaxSeqLen)
 	}
 
 	// Peak memory of one forward pass: every mapped weight resident, plus one
 	// layer's float32 activations and the logits.
-	T, d, H, KV, dh, ff := int64(seqLen), int64(c.HiddenSize), int64(c.NumHeads), int64(c.NumKVHeads), int64(c.HeadDim), int64(c.IntermediateSize)
+	T, d, H, KV, dh, ff := int64(seqLen), int64(in.DModel), int64(in.Heads), int64(in.KVHeads), int64(in.HeadDim), int64(r.Intermediate)
 	floats := 4*T*d + // residual, normed input, attention output, MLP output [T, d_model]
 		2*T*H*dh + // q and z [T, H, d_head]
 		2*T*KV*dh + // k and v [T, KV, d_head]
@@ -136,7 +142,7 @@ func inspectCheckpoint(ck *loader.Checkpoint, seqLen int, stderr io.Writer) insp
 		2*T*ff // MLP gate and up [T, intermediate]
 	r.WeightsBytes = r.Bytes
 	r.ActivationBytes = 4 * floats
-	r.LogitsBytes = 4 * T * int64(c.VocabSize)
+	r.LogitsBytes = 4 * T * int64(in.Vocab)
 	r.PeakBytes = r.WeightsBytes + r.ActivationBytes + r.LogitsBytes
 	return r
 }
@@ -229,11 +235,19 @@ func (r inspection) write(w io.Writer, format string) error {
 		{"logits_bytes", r.LogitsBytes, humanBytes(r.LogitsBytes)},
 		{"peak_memory_bytes", r.PeakBytes, humanBytes(r.PeakBytes)},
 	}
+	quirks := map[string]string{}
+	for _, q := range r.Quirks {
+		quirks[q.Name] = q.Value
+	}
+	fields = append(fields, field{"quirks", quirks, ""})
 	var rec records
 	if format == "table" {
 		rec.fields = []string{"field", "value"}
-		for _, f := range fields {
+		for _, f := range fields[:len(fields)-1] {
 			rec.add(f.name, f.text)
+		}
+		for _, q := range r.Quirks {
+			rec.add("quirks."+q.Name, q.Value)
 		}
 	} else {
 		row := make([]any, len(fields))

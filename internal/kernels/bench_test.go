@@ -38,6 +38,34 @@ func BenchmarkMatMulT(b *testing.B) {
 	}
 }
 
+// BenchmarkMatMulTTransposed compares a weight stored [Rows][Cols] with the
+// same weight stored transposed (GPT-2's Conv1D layout, [in, out]) on the
+// shape of GPT-2's MLP down projection at T = 128, side by side.
+func BenchmarkMatMulTTransposed(b *testing.B) {
+	const n, rows, cols = 128, 768, 3072
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := randSlice(rng, n*cols)
+	dst := make([]float32, n*rows)
+	for _, dt := range []DType{BF16, F32} {
+		w, _ := randWeight(rng, dt, rows, cols)
+		wt := transposeWeight(w)
+		for _, threads := range []int{1, 2} {
+			for _, v := range []struct {
+				name string
+				w    Weight
+			}{{"plain", w}, {"transposed", wt}} {
+				b.Run(fmt.Sprintf("%dx%dx%d/%v/%s/t%d", n, rows, cols, dt, v.name, threads), func(b *testing.B) {
+					cpu0 := cpuTime()
+					for b.Loop() {
+						MatMulT(dst, x, n, v.w, threads)
+					}
+					reportGFLOPS(b, 2*n*rows*cols, cpuTime()-cpu0)
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkGemm measures the small products of the Bigram-Backcopy training
 // loop: a [16384×64]·[64×64] projection (and its transposed backward forms)
 // and one attention head's [256×64]·[64×256] scores.

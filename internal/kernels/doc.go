@@ -18,8 +18,10 @@
 // MatMulT converts 12-row weight panels on the fly into a small per-thread
 // buffer (f32 weights are read in place), so no float32 copy of a weight
 // matrix is ever made, and splits the weight rows over goroutines handed out
-// dynamically. On amd64 the microkernel, the dtype widening, Dot, Axpy and
-// Softmax (a vector expf within 2 ulp) are Go assembly selected at start-up
+// dynamically. Weights stored transposed (GPT-2's Conv1D, [in, out]) are read
+// in place as well, with the same results bit for bit. On amd64 the
+// microkernel, the dtype widening, Dot, Axpy and Softmax (a vector expf
+// within 2 ulp) are Go assembly selected at start-up
 // from the CPU's features: AVX-512F (all 32 vector registers) or AVX2+FMA;
 // elsewhere, or when built with the purego tag, portable Go code runs the
 // same blocking. Results of the assembly and

@@ -16,7 +16,9 @@ const (
 
 // MatMulT computes dst = x · wᵀ: dst is [n][w.Rows], x is [n][w.Cols].
 // Weights are read in their stored dtype and converted in small panels; no
-// float32 copy of w is made. threads ≤ 0 uses GOMAXPROCS goroutines.
+// float32 copy of w is made. threads ≤ 0 uses GOMAXPROCS goroutines. A
+// Transposed w (stored [Cols][Rows]) is read in place too, and gives the
+// same bits as the same matrix stored [Rows][Cols].
 //
 // On a given CPU, every output element is the same chain of float32
 // multiply-adds over k in the same order whatever n and threads are, so a
@@ -41,12 +43,24 @@ type mtScratch struct {
 // benchmarks compare others).
 type mtParams struct {
 	kc, mc, nc int
+	// tkc and tnc replace kc and nc for a transposed weight that is
+	// converted (see matMulTParams); 0 keeps kc, nc.
+	tkc, tnc int
 	// copyF32 converts (copies) f32 weight panels like the other dtypes
 	// instead of reading them in place.
 	copyF32 bool
 }
 
-var mtDefault = mtParams{kc: mtKC, mc: mtMC, nc: mtNC}
+// A transposed weight that is converted goes a task's k block at a time:
+// wider tasks give longer contiguous runs per storage row (768 bytes of
+// bf16), a shorter k block keeps the converted block ([mtTKC][mtTNC], 192
+// KiB) in L2.
+const (
+	mtTKC = 128
+	mtTNC = 384 // a multiple of tileR
+)
+
+var mtDefault = mtParams{kc: mtKC, mc: mtMC, nc: mtNC, tkc: mtTKC, tnc: mtTNC}
 
 func matMulT(ks *kernelSet, dst, x []float32, n int, w Weight, threads int) {
 	matMulTParams(ks, mtDefault, dst, x, n, w, threads)
@@ -63,8 +77,37 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 		return
 	}
 	x = x[:n*k]
-	_ = w.Data[rows*k*w.DType.Size()-1]
+	_ = w.Data[w.storageLen()*w.DType.Size()-1]
 	threads = numThreads(threads)
+
+	// With f32 weights the kernel can broadcast straight from the weight
+	// bytes (the assembly kernels do not care about alignment). Weight
+	// element (r, p) is at byte offset r·wr + p·wp: a transposed weight is
+	// read with the a side's strides swapped (every kernel takes any ar, ap).
+	var wdirect unsafe.Pointer
+	if w.DType == F32 && ks.directF32 && !prm.copyF32 {
+		wdirect = unsafe.Pointer(unsafe.SliceData(w.Data))
+	}
+	wbase := unsafe.Pointer(unsafe.SliceData(w.Data))
+	esz := w.DType.Size()
+	wr, wp := esz*k, esz
+	if w.Transposed {
+		wr, wp = esz, esz*w.tstride()
+	}
+	// A transposed weight that is not read in place is converted a task's
+	// k block at a time, into a column-major [kc][tw] buffer that the kernel
+	// reads in place (ar = 4): one conversion of a contiguous run per
+	// storage row of the block, instead of a 12-element run per storage row
+	// of each panel.
+	tcols := w.Transposed && wdirect == nil
+	if tcols {
+		if prm.tkc > 0 {
+			prm.kc = prm.tkc
+		}
+		if prm.tnc > 0 {
+			prm.nc = prm.tnc
+		}
+	}
 	kc := prm.kc
 
 	// Weight rows per task: smaller tasks when there are few rows, so that
@@ -83,33 +126,38 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	}
 	mc := min(prm.mc, roundUp(n, tc))
 	workers := min(threads, ntasks)
+	plen, tw := tileR*kc, 0
+	if tcols {
+		tw = roundUp(nc, tileR)
+		plen = kc * tw
+	}
 	// One pooled arena per call: the packed tokens, then each worker's
 	// scratch. Every part is written before it is read.
-	arena := getArena(mc*k + workers*(tileR*kc+nc*mc))
+	arena := getArena(mc*k + workers*(plen+nc*mc))
 	defer putArena(arena)
 	buf := *arena
 	xt := buf[:mc*k] // [mc/tc][k][tc] packed tokens
 	buf = buf[mc*k:]
 	scratch := make([]mtScratch, workers)
 	for i := range scratch {
-		scratch[i] = mtScratch{panel: buf[:tileR*kc], ctile: buf[tileR*kc : tileR*kc+nc*mc]}
-		buf = buf[tileR*kc+nc*mc:]
+		scratch[i] = mtScratch{panel: buf[:plen], ctile: buf[plen : plen+nc*mc]}
+		buf = buf[plen+nc*mc:]
 	}
-	// With f32 weights the kernel can broadcast straight from the weight
-	// bytes (the assembly kernels do not care about alignment).
-	var wdirect unsafe.Pointer
-	if w.DType == F32 && ks.directF32 && !prm.copyF32 {
-		wdirect = unsafe.Pointer(unsafe.SliceData(w.Data))
-	}
-	wbase := unsafe.Pointer(unsafe.SliceData(w.Data))
-	esz := w.DType.Size()
 	// prefetch requests the weight bytes of rows [jb, jb+nr), columns
-	// [kb, kb+kc).
-	prefetch := func(jb, nr, kb int) {
-		if ks.prefetch == nil || nr <= 0 || kb >= k {
+	// [kb, kb+kl): nr runs of kl elements, or for a transposed weight the
+	// runs of nr elements of kl storage rows (63 bytes more, as a short run
+	// often straddles two cache lines).
+	prefetch := func(jb, nr, kb, kl int) {
+		kl = min(kl, k-kb)
+		if ks.prefetch == nil || nr <= 0 || kl <= 0 {
 			return
 		}
-		ks.prefetch(unsafe.Add(wbase, esz*(jb*k+kb)), uintptr(esz*k), nr, esz*min(kc, k-kb))
+		p := unsafe.Add(wbase, jb*wr+kb*wp)
+		if w.Transposed {
+			ks.prefetch(p, uintptr(wp), kl, esz*nr+63)
+			return
+		}
+		ks.prefetch(p, uintptr(wr), nr, esz*kl)
 	}
 
 	for i0 := 0; i0 < n; i0 += mc {
@@ -121,32 +169,52 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 			j0 := t * nc
 			j1 := min(j0+nc, rows)
 			ctile := s.ctile[:nc*mp] // the first k block writes every element
-			// panelAt returns the a-side pointer and row stride of the
-			// 12-row weight panel at jb for the k block [kb, kb+kl),
-			// converting it into buf (row stride kl) unless it can be
-			// read in place. (Swapping the loops, to keep a token panel in
-			// L1 and stream converted weight panels from L2 instead, measured
-			// no faster.)
-			panelAt := func(buf []float32, jb, kb, kl int) (unsafe.Pointer, uintptr) {
+			npanels := (j1 - j0 + tileR - 1) / tileR
+			// panelAt returns the a-side pointer and strides of the
+			// 12-row weight panel at jb for the k block [kb, kb+kl):
+			// in the converted block when tcols, else converted into buf
+			// (row stride kl) unless it can be read in place. (Swapping the
+			// loops, to keep a token panel in L1 and stream converted weight
+			// panels from L2 instead, measured no faster.)
+			panelAt := func(buf []float32, jb, kb, kl int) (a unsafe.Pointer, ar, ap uintptr) {
+				if tcols {
+					return unsafe.Pointer(&buf[jb-j0]), 4, uintptr(4 * tw)
+				}
 				nr := min(tileR, j1-jb)
 				if wdirect != nil && nr == tileR {
-					return unsafe.Add(wdirect, 4*(jb*k+kb)), uintptr(4 * k)
+					return unsafe.Add(wdirect, jb*wr+kb*wp), uintptr(wr), uintptr(wp)
 				}
 				w.block(ks, buf, kl, jb, nr, kb, kl)
 				clear(buf[nr*kl : tileR*kl])
-				return unsafe.Pointer(&buf[0]), uintptr(4 * kl)
+				return unsafe.Pointer(&buf[0]), uintptr(4 * kl), 4
 			}
 			for kb := 0; kb < k; kb += kc {
 				kl := min(kc, k-kb)
-				for jb := j0; jb < j1; jb += tileR {
-					if jb+tileR < j1 {
-						prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb)
-					} else {
-						prefetch(j0, min(tileR, j1-j0), kb+kc)
+				if tcols {
+					// The task's rows [j0, j1) of this k block, the rows
+					// after j1 up to a whole panel zero.
+					nr, pad := j1-j0, npanels*tileR
+					w.blockCols(ks, s.panel, tw, j0, nr, kb, kl)
+					if pad > nr {
+						for p := 0; p < kl; p++ {
+							clear(s.panel[p*tw+nr : p*tw+pad])
+						}
 					}
-					a, ar := panelAt(s.panel, jb, kb, kl)
+				}
+				for jb := j0; jb < j1; jb += tileR {
+					switch i := (jb - j0) / tileR; {
+					case tcols:
+						// The next k block, spread over this one's panels.
+						p0, p1 := i*kc/npanels, (i+1)*kc/npanels
+						prefetch(j0, j1-j0, kb+kc+p0, p1-p0)
+					case jb+tileR < j1:
+						prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb, kc)
+					default:
+						prefetch(j0, min(tileR, j1-j0), kb+kc, kc)
+					}
+					a, ar, ap := panelAt(s.panel, jb, kb, kl)
 					for ib := 0; ib < mp; ib += tc {
-						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, 4, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
+						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, ap, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
 					}
 				}
 			}

@@ -26,6 +26,10 @@ const files = {
   dolma2: "tokenizers/olmo/allenai_dolma2.json",
   neox_pii: "tokenizers/olmo/allenai_eleuther-ai-gpt-neox-20b-pii-special.json",
   dolma_v1_5: "tokenizers/olmo/allenai_gpt-neox-olmo-dolma-v1_5.json",
+  gpt2: "tokenizers/gpt2/tokenizer.json",
+  qwen2_5: "tokenizers/qwen2_5/tokenizer.json",
+  qwen3: "tokenizers/qwen3/tokenizer.json",
+  phi3: "tokenizers/phi3/tokenizer.json",
 };
 
 // A small deterministic PRNG (mulberry32).
@@ -43,6 +47,7 @@ function rng(seed) {
 const classes = [
   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
   "0123456789",
+  "²³¹٣٤۵०१๓①⑳𝟘𝟙Ⅻ",
   [" ", " ", " ", "\t", "\n", "\r\n", "\r", "\u00a0", "\u3000", "\u200b", "\u2028", "\u000b", "\u0085"],
   ".,;:!?'\"()[]{}<>-_=+*/\\|@#$%^&~`",
   "éèêëàâäçñöüßÆøåÉÑ",
@@ -57,7 +62,8 @@ const classes = [
   "∑∫√∞≈≠≤≥±×÷½¾€£¥©®™",
   ["e\u0301", "A\u030a", "\u1100\u1161", "o\u0308", "\u0301", "n\u0303"],
   ["'s", "'T", "'re", "'VE", "'ll", "'d", "'M", "'ſ", "'t"],
-  ["<s>", "</s>", "<unk>", "<|endoftext|>", "<|begin_of_text|>", "<|eot_id|>", "|||EMAIL_ADDRESS|||", "<|extra_id_0|>", "<|padding|>", "<0x0A>"],
+  ["<s>", "</s>", "<unk>", "<|endoftext|>", "<|begin_of_text|>", "<|eot_id|>", "|||EMAIL_ADDRESS|||", "<|extra_id_0|>", "<|padding|>", "<0x0A>",
+    "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<|user|>", "<|assistant|>", "<|end|>", "<|placeholder1|>"],
 ];
 
 function piece(r) {

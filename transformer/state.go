@@ -1,12 +1,13 @@
-package llama
+package transformer
 
 import "fmt"
 
 // State holds the keys and values of the tokens a Decoder has already seen,
 // so that Extend computes only the new positions (a KV cache).
 type State struct {
-	n    int         // tokens seen
-	k, v [][]float32 // per layer [n, kv_heads, head_dim]: keys after RoPE, values
+	n      int         // tokens seen
+	tokens []int       // [n] the tokens seen (to recompute them, see Extend)
+	k, v   [][]float32 // per layer [n, kv_heads, head_dim]: keys after RoPE, values
 }
 
 // Len returns the number of tokens seen.
@@ -30,14 +31,30 @@ func (m *Decoder) NewState() *State {
 // returns their logits, [len(tokens)][vocab] flattened. Extending an empty
 // state by a whole sequence gives Forward's logits; extending it one token at
 // a time gives the same logits at a fraction of the cost (greedy generation).
-// Extend runs no hooks.
+//
+// When the extension takes a LongRoPE model (Phi-3) past its
+// original_max_position_embeddings, the cached keys were rotated with the
+// short factors; like Hugging Face's generation, Extend then drops the cache
+// and recomputes every token with the long ones. Extend runs no hooks.
 func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
 	if s == nil || len(s.k) != len(m.Layers) {
-		return nil, fmt.Errorf("llama: extend: state was not made by this model's NewState")
+		return nil, fmt.Errorf("extend: state was not made by this model's NewState")
+	}
+	if m.crossesLong(s.n, len(tokens)) {
+		all := append(append([]int(nil), s.tokens...), tokens...)
+		fresh := m.NewState()
+		logits, err := m.run(nil, all, nil, fresh)
+		if err != nil {
+			return nil, err
+		}
+		fresh.n, fresh.tokens = len(all), all
+		*s = *fresh
+		return logits[(len(all)-len(tokens))*m.Dims.Vocab:], nil
 	}
 	logits, err := m.run(nil, tokens, nil, s)
 	if err == nil {
 		s.n += len(tokens)
+		s.tokens = append(s.tokens, tokens...)
 	}
 	return logits, err
 }

@@ -1,4 +1,4 @@
-package llama
+package transformer
 
 import "github.com/sinkscope/sinkscope/internal/kernels"
 
@@ -9,8 +9,10 @@ const (
 	// NoNorm passes rows through unchanged (OLMo-2 has no pre-norms).
 	NoNorm NormKind = iota
 	// RMSNorm is x·rsqrt(mean(x²)+eps)·weight, as in Llama and OLMo-2.
+	// Gemma's (1+w) variant is an RMSNorm whose bound weight is 1+w.
 	RMSNorm
-	// LayerNorm is (x−mean)/sqrt(var+eps)·weight+bias; OLMo uses it without weight or bias.
+	// LayerNorm is (x−mean)/sqrt(var+eps)·weight+bias; OLMo uses it without
+	// weight or bias, GPT-NeoX and GPT-2 with both.
 	LayerNorm
 )
 
@@ -31,6 +33,7 @@ func (k NormKind) String() string {
 type Norm struct {
 	Kind   NormKind
 	Weight []float32 // [width]; nil means ones (non-parametric)
+	Bias   []float32 // [width]; LayerNorm only, nil means zeros
 	Eps    float32
 }
 
@@ -49,7 +52,7 @@ func (n *Norm) Rows(dst, x []float32, width int) {
 		case RMSNorm:
 			kernels.RMSNorm(d, r, n.Weight, n.Eps)
 		case LayerNorm:
-			kernels.LayerNorm(d, r, n.Weight, nil, n.Eps)
+			kernels.LayerNorm(d, r, n.Weight, n.Bias, n.Eps)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package llama_test
+package sinkscope_test
 
 import (
 	"encoding/json"
@@ -92,6 +92,12 @@ func TestReferences(t *testing.T) {
 		{"olmo_tiny_bf16", "hf/olmo_tiny_bf16"},
 		{"olmo2_tiny", "hf/olmo2_tiny"},
 		{"olmo2_tiny_bf16", "hf/olmo2_tiny_bf16"},
+	}
+	for _, name := range []string{"pythia_tiny", "pythia_seq_tiny", "gpt2_tiny", "qwen2_tiny", "qwen3_tiny",
+		"gemma_tiny", "gemma2_tiny", "gemma3_tiny", "phi3_tiny", "phi3_longrope_tiny"} {
+		for _, suffix := range []string{"", "_bf16"} {
+			cases = append(cases, struct{ ref, ckpt string }{name + suffix, "hf/" + name + suffix})
+		}
 	}
 	const (
 		logitTol   = 1e-4 // absolute

@@ -1,4 +1,4 @@
-package llama
+package transformer
 
 import (
 	"fmt"
@@ -9,11 +9,7 @@ import (
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/kernels"
-	"github.com/sinkscope/sinkscope/model"
 )
-
-// Info returns the model's shape.
-func (m *Decoder) Info() model.Info { return m.Dims }
 
 // Forward runs one sequence through the model and returns the logits,
 // [len(tokens)][vocab] flattened. Hooks in hs (nil for none) are called at
@@ -40,21 +36,19 @@ func (m *Decoder) run(dst []float32, tokens []int, hs *hooks.Set, st *State) ([]
 		p0 = st.n
 	}
 	if T == 0 {
-		return nil, fmt.Errorf("llama: forward: empty token sequence")
+		return nil, fmt.Errorf("forward: empty token sequence")
 	}
 	if m.Dims.MaxSeqLen > 0 && p0+T > m.Dims.MaxSeqLen {
-		return nil, fmt.Errorf("llama: forward: %d tokens exceed the model's max_position_embeddings %d", p0+T, m.Dims.MaxSeqLen)
+		return nil, fmt.Errorf("forward: %d tokens exceed the model's max_position_embeddings %d", p0+T, m.Dims.MaxSeqLen)
 	}
 	for i, id := range tokens {
 		if id < 0 || id >= V {
-			return nil, fmt.Errorf("llama: forward: token %d at position %d is outside the vocabulary [0, %d)", id, p0+i, V)
+			return nil, fmt.Errorf("forward: token %d at position %d is outside the vocabulary [0, %d)", id, p0+i, V)
 		}
 	}
 	p := newPass(m, T, hs, st)
 	defer m.release(p.buffers)
-	for i, id := range tokens {
-		m.Embed.Row(id, p.x[i*d:(i+1)*d])
-	}
+	m.embed(p.x, tokens, p0)
 	p.hook(hooks.Global(hooks.Embed), p.x, T, d)
 	for l := range m.Layers {
 		if err := p.layer(l); err != nil {
@@ -72,27 +66,42 @@ func (m *Decoder) run(dst []float32, tokens []int, hs *hooks.Set, st *State) ([]
 	}
 	logits = logits[:T*V]
 	kernels.MatMulT(logits, p.xn, T, m.LMHead, p.threads)
+	if c := m.Softcap; c > 0 {
+		softcap(logits, c)
+	}
 	p.hook(hooks.Global(hooks.Logits), logits, T, V)
 	return logits, nil
 }
 
-// HeadOutput writes W_O^(h) z into dst (len d_model), where W_O^(h) is head
-// h's column slice of layer l's o_proj and z has length head_dim.
-func (m *Decoder) HeadOutput(layer, head int, dst, z []float32) {
-	o := m.Layers[layer].Attn.O
-	dh := m.Dims.HeadDim
-	size := o.DType.Size()
-	var buf [256]float32
-	var row []float32
-	if dh <= len(buf) {
-		row = buf[:dh]
-	} else {
-		row = make([]float32, dh)
+// embed writes the residual stream entering layer 0 for tokens at positions
+// p0, p0+1, ...: the scaled token embedding plus the learned position's row.
+func (m *Decoder) embed(x []float32, tokens []int, p0 int) {
+	d := m.Dims.DModel
+	var pos []float32
+	if m.Positions.Rows > 0 {
+		pos = make([]float32, d)
 	}
-	for r := 0; r < o.Rows; r++ {
-		off := (r*o.Cols + head*dh) * size
-		kernels.ToFloat32(row, o.Data[off:off+dh*size], o.DType)
-		dst[r] = kernels.Dot(row, z[:dh])
+	for i, id := range tokens {
+		row := x[i*d : (i+1)*d]
+		m.Embed.Row(id, row)
+		if s := m.EmbedScale; s != 0 {
+			for j := range row {
+				row[j] *= s
+			}
+		}
+		if pos != nil {
+			m.Positions.Row(p0+i, pos)
+			for j, v := range pos {
+				row[j] += v
+			}
+		}
+	}
+}
+
+// softcap replaces every x by c·tanh(x/c).
+func softcap(x []float32, c float32) {
+	for i, v := range x {
+		x[i] = float32(math.Tanh(float64(v/c))) * c
 	}
 }
 
@@ -105,11 +114,8 @@ type pass struct {
 	hs      *hooks.Set
 	st      *State // nil for Forward
 	threads int
-	T       int       // positions computed
-	p0      int       // position of the first one (tokens already in st)
-	scale   float32   // 1/sqrt(head_dim)
-	cos     []float32 // [p0+T, head_dim/2]
-	sin     []float32 // [p0+T, head_dim/2]
+	T       int // positions computed
+	p0      int // position of the first one (tokens already in st)
 
 	keys   []float32 // [p0+T, kv_heads, head_dim]: k, or the state's keys of this layer
 	values []float32 // [p0+T, kv_heads, head_dim]: v, or the state's values of this layer
@@ -124,12 +130,14 @@ type pass struct {
 type buffers struct {
 	x       []float32   // [T, d_model] residual stream
 	xn      []float32   // [T, d_model] normalised input of a sublayer
+	in      []float32   // [T, d_model] the layer's input (parallel residual only)
 	out     []float32   // [T, d_model] sublayer output
 	q       []float32   // [T, heads, head_dim]
 	k       []float32   // [T, kv_heads, head_dim]
 	v       []float32   // [T, kv_heads, head_dim]
+	qkv     []float32   // [T, (heads+2*kv_heads)*head_dim] fused projection output
 	z       []float32   // [T, heads, head_dim]
-	gate    []float32   // [T, intermediate]
+	gate    []float32   // [T, intermediate] (or [T, 2*intermediate] for a fused gate_up)
 	up      []float32   // [T, intermediate]
 	scratch [][]float32 // per worker [queryBlock, p0+T] scores
 	full    []float32   // [heads, T, T] scores/pattern, only when hooked
@@ -145,19 +153,6 @@ func (m *Decoder) acquire() *buffers {
 		return b
 	}
 	return new(buffers)
-}
-
-// rope returns the RoPE tables for positions 0..n-1. A table's row depends
-// on its position only, so the table of the longest pass so far serves every
-// shorter one; the slices are shared and read-only.
-func (m *Decoder) rope(n int) (cos, sin []float32) {
-	h := len(m.InvFreq)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.ropeCos) < n*h {
-		m.ropeCos, m.ropeSin = kernels.RopeTable(m.InvFreq, n)
-	}
-	return m.ropeCos[:n*h], m.ropeSin[:n*h]
 }
 
 // release keeps b for the next pass.
@@ -180,34 +175,38 @@ func sized(buf []float32, n int) []float32 {
 
 func newPass(m *Decoder, T int, hs *hooks.Set, st *State) *pass {
 	in := m.Dims
-	inter := 0
-	if len(m.Layers) > 0 {
-		inter = m.Layers[0].MLP.Gate.Rows
+	inter, fused, parallelRes := 0, false, false
+	for i := range m.Layers {
+		ly := &m.Layers[i]
+		inter = max(inter, ly.MLP.intermediate())
+		fused = fused || ly.Attn.QKV.Rows > 0
+		parallelRes = parallelRes || ly.Parallel
 	}
 	threads := m.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	b := m.acquire()
-	p := &pass{
-		m: m, hs: hs, st: st, threads: threads, T: T,
-		scale:   float32(1 / math.Sqrt(float64(in.HeadDim))),
-		buffers: b,
-	}
+	p := &pass{m: m, hs: hs, st: st, threads: threads, T: T, buffers: b}
 	if st != nil {
 		p.p0 = st.n
 	}
 	b.x = sized(b.x, T*in.DModel)
 	b.xn = sized(b.xn, T*in.DModel)
 	b.out = sized(b.out, T*in.DModel)
+	if parallelRes {
+		b.in = sized(b.in, T*in.DModel)
+	}
 	b.q = sized(b.q, T*in.Heads*in.HeadDim)
 	b.k = sized(b.k, T*in.KVHeads*in.HeadDim)
 	b.v = sized(b.v, T*in.KVHeads*in.HeadDim)
+	if fused {
+		b.qkv = sized(b.qkv, T*(in.Heads+2*in.KVHeads)*in.HeadDim)
+	}
 	b.z = sized(b.z, T*in.Heads*in.HeadDim)
-	b.gate = sized(b.gate, T*inter)
+	b.gate = sized(b.gate, 2*T*inter)
 	b.up = sized(b.up, T*inter)
 	b.full = b.full[:0] // sized when a hook needs it
-	p.cos, p.sin = m.rope(p.p0 + T)
 	if n := min(threads, in.Heads); len(b.scratch) != n {
 		b.scratch = make([][]float32, n)
 	}
@@ -229,6 +228,9 @@ func (p *pass) layer(l int) error {
 	ly := &p.m.Layers[l]
 	T, d := p.T, p.m.Dims.DModel
 	p.hook(hooks.At(l, hooks.ResidPre), p.x, T, d)
+	if ly.Parallel {
+		copy(p.in, p.x)
+	}
 
 	ly.AttnNorm.Rows(p.xn, p.x, d)
 	p.attention(l, &ly.Attn)
@@ -237,7 +239,11 @@ func (p *pass) layer(l int) error {
 	kernels.Axpy(1, p.out, p.x)
 	p.hook(hooks.At(l, hooks.ResidMid), p.x, T, d)
 
-	ly.MLPNorm.Rows(p.xn, p.x, d)
+	if ly.Parallel {
+		ly.MLPNorm.Rows(p.xn, p.in, d)
+	} else {
+		ly.MLPNorm.Rows(p.xn, p.x, d)
+	}
 	p.mlp(&ly.MLP)
 	ly.PostMLPNorm.Rows(p.out, p.out, d)
 	p.hook(hooks.At(l, hooks.MLPOut), p.out, T, d)
@@ -246,20 +252,54 @@ func (p *pass) layer(l int) error {
 
 	for i, v := range p.x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("llama: forward: layer %d: residual stream holds %v at position %d, dimension %d", l, v, i/d, i%d)
+			return fmt.Errorf("forward: layer %d: residual stream holds %v at position %d, dimension %d", l, v, p.p0+i/d, i%d)
 		}
 	}
 	return nil
 }
 
-// mlp writes down(silu(gate(xn)) * up(xn)) to p.out.
+// mlp writes the MLP of p.xn to p.out.
 func (p *pass) mlp(m *MLP) {
-	kernels.MatMulT(p.gate, p.xn, p.T, m.Gate, p.threads)
-	kernels.MatMulT(p.up, p.xn, p.T, m.Up, p.threads)
-	for i, g := range p.gate {
-		p.gate[i] = kernels.SiLU(g) * p.up[i]
+	T, ff := p.T, m.intermediate()
+	gate, up := p.gate[:T*ff], p.up[:T*ff]
+	switch {
+	case m.GateUp.Rows > 0:
+		both := p.gate[:2*T*ff]
+		kernels.MatMulT(both, p.xn, T, m.GateUp, p.threads)
+		for i := 0; i < T; i++ {
+			copy(up[i*ff:(i+1)*ff], both[(2*i+1)*ff:(2*i+2)*ff])
+			copy(gate[i*ff:(i+1)*ff], both[2*i*ff:(2*i+1)*ff]) // row i ≤ 2i: no overlap ahead
+		}
+	case m.Gated:
+		kernels.MatMulT(gate, p.xn, T, m.Gate, p.threads)
+		kernels.MatMulT(up, p.xn, T, m.Up, p.threads)
+	default:
+		kernels.MatMulT(up, p.xn, T, m.Up, p.threads)
+		addBias(up, m.UpBias)
 	}
-	kernels.MatMulT(p.out, p.gate, p.T, m.Down, p.threads)
+	if m.Gated {
+		m.Act.apply(gate)
+		for i, g := range gate {
+			up[i] *= g
+		}
+	} else {
+		m.Act.apply(up)
+	}
+	kernels.MatMulT(p.out, up, T, m.Down, p.threads)
+	addBias(p.out, m.DownBias)
+}
+
+// addBias adds b to every len(b)-long row of x; nil b adds nothing.
+func addBias(x, b []float32) {
+	if len(b) == 0 {
+		return
+	}
+	for off := 0; off+len(b) <= len(x); off += len(b) {
+		row := x[off : off+len(b)]
+		for i, v := range b {
+			row[i] += v
+		}
+	}
 }
 
 func clamp(x []float32, c float32) {
@@ -290,6 +330,3 @@ func parallel(n, workers int, f func(worker, i int)) {
 	}
 	wg.Wait()
 }
-
-// SetThreads sets the number of goroutines a forward pass uses (0: GOMAXPROCS).
-func (m *Decoder) SetThreads(n int) { m.Threads = n }

@@ -1,0 +1,196 @@
+package transformer
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/sinkscope/sinkscope/internal/kernels"
+	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/model"
+)
+
+// Shape is a decoder's sizes, as a family reads them from config.json.
+type Shape struct {
+	Layers, Heads, KVHeads, HeadDim int
+	DModel, Intermediate, Vocab     int
+	MaxPositions                    int // 0: unbounded
+}
+
+// FieldError is a config.json problem, naming the checkpoint's file and the
+// field.
+func FieldError(ck *loader.Checkpoint, field, format string, args ...any) error {
+	return fmt.Errorf("%s: field %q: %s", filepath.Join(ck.Dir, loader.ConfigFile), field, fmt.Sprintf(format, args...))
+}
+
+// ConfigError wraps an error of a loader.Fields reader with the file name.
+func ConfigError(ck *loader.Checkpoint, err error) error {
+	return fmt.Errorf("%s: %w", filepath.Join(ck.Dir, loader.ConfigFile), err)
+}
+
+// StandardShape reads the sizes under the names most Hugging Face configs
+// use (hidden_size, intermediate_size, num_hidden_layers,
+// num_attention_heads, num_key_value_heads, head_dim, vocab_size,
+// max_position_embeddings); each of the first five is required.
+func StandardShape(ck *loader.Checkpoint) (Shape, error) {
+	c := ck.Config
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize}, {"num_hidden_layers", c.NumLayers},
+		{"num_attention_heads", c.NumHeads}, {"vocab_size", c.VocabSize},
+	} {
+		if f.v <= 0 {
+			return Shape{}, FieldError(ck, f.name, "missing; %s needs it", c.Architecture)
+		}
+	}
+	return Shape{
+		Layers: c.NumLayers, Heads: c.NumHeads, KVHeads: c.NumKVHeads, HeadDim: c.HeadDim,
+		DModel: c.HiddenSize, Intermediate: c.IntermediateSize, Vocab: c.VocabSize, MaxPositions: c.MaxPositionEmbeddings,
+	}, nil
+}
+
+// Summary names the sizes, for shape errors.
+func (s Shape) Summary() string {
+	return fmt.Sprintf("hidden_size=%d, intermediate_size=%d, num_attention_heads=%d, num_key_value_heads=%d, head_dim=%d, vocab_size=%d",
+		s.DModel, s.Intermediate, s.Heads, s.KVHeads, s.HeadDim, s.Vocab)
+}
+
+// Info is the model.Info of a decoder of this shape.
+func (s Shape) Info(arch string) model.Info {
+	return model.Info{Arch: arch, Layers: s.Layers, Heads: s.Heads, KVHeads: s.KVHeads, HeadDim: s.HeadDim,
+		DModel: s.DModel, MLPWidth: s.Intermediate, Vocab: s.Vocab, MaxSeqLen: s.MaxPositions}
+}
+
+// NewDecoder returns a Decoder of shape s with its layers allocated.
+func NewDecoder(arch string, s Shape) *Decoder {
+	return &Decoder{Dims: s.Info(arch), Layers: make([]Layer, s.Layers)}
+}
+
+// Float reads a positive float field, def when absent.
+func Float(ck *loader.Checkpoint, name string, def float64) (float64, error) {
+	v, present, err := ck.Config.Fields().Float(name)
+	switch {
+	case err != nil:
+		return 0, ConfigError(ck, err)
+	case !present:
+		return def, nil
+	case !(v > 0):
+		return 0, FieldError(ck, name, "%v: want a positive number", v)
+	}
+	return v, nil
+}
+
+// OptionalFloat reads a positive float field that may be absent or null (0).
+func OptionalFloat(ck *loader.Checkpoint, name string) (float64, error) { return Float(ck, name, 0) }
+
+// Bool reads a boolean field, def when absent.
+func Bool(ck *loader.Checkpoint, name string, def bool) (bool, error) {
+	v, present, err := ck.Config.Fields().Bool(name)
+	if err != nil {
+		return false, ConfigError(ck, err)
+	}
+	if !present {
+		return def, nil
+	}
+	return v, nil
+}
+
+// Act reads the activation named by the first present field of names, def
+// when none is.
+func Act(ck *loader.Checkpoint, def string, names ...string) (Activation, error) {
+	for _, name := range names {
+		v, present, err := ck.Config.Fields().String(name)
+		if err != nil {
+			return 0, ConfigError(ck, err)
+		}
+		if present {
+			a, err := ParseActivation(v)
+			if err != nil {
+				return 0, FieldError(ck, name, "%v", err)
+			}
+			return a, nil
+		}
+	}
+	return ParseActivation(def)
+}
+
+// Tied reports whether the output projection shares the embedding:
+// tie_word_embeddings, or def (the config class's default) when absent.
+func Tied(ck *loader.Checkpoint, def bool) bool {
+	if !ck.Config.Present("tie_word_embeddings") {
+		return def
+	}
+	return ck.Config.TieWordEmbeddings
+}
+
+// SlidingLayers says which layers use the sliding window: config.json's
+// explicit layer_types ("sliding_attention" / "full_attention") when present,
+// as Hugging Face honours it, otherwise the family's derived pattern.
+func SlidingLayers(ck *loader.Checkpoint, n int, derived func(layer int) bool) ([]bool, error) {
+	out := make([]bool, n)
+	raw, ok := ck.Config.Fields().Get("layer_types")
+	if !ok {
+		for i := range out {
+			out[i] = derived(i)
+		}
+		return out, nil
+	}
+	var types []string
+	if err := json.Unmarshal(raw, &types); err != nil {
+		return nil, FieldError(ck, "layer_types", "want a list of strings")
+	}
+	if len(types) != n {
+		return nil, FieldError(ck, "layer_types", "%d entries for %d layers", len(types), n)
+	}
+	for i, t := range types {
+		switch t {
+		case "sliding_attention":
+			out[i] = true
+		case "full_attention":
+		default:
+			return nil, FieldError(ck, "layer_types", "entry %d is %q; want \"sliding_attention\" or \"full_attention\"", i, t)
+		}
+	}
+	return out, nil
+}
+
+// NewRope builds a rotary embedding of the first dims dimensions of each
+// head with base theta and an optional scaling (default, linear, llama3).
+func NewRope(ck *loader.Checkpoint, dims int, theta float64, s *kernels.RopeScaling) (*Rope, error) {
+	if dims <= 0 || dims%2 != 0 {
+		return nil, FieldError(ck, "head_dim", "%d rotary dimensions; rotary embeddings need an even, positive number", dims)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, FieldError(ck, "rope_scaling", "%v", err)
+	}
+	r := &Rope{Dims: dims, InvFreq: kernels.RopeInvFreq(dims, theta, s), Theta: theta}
+	if s != nil && s.Type != "" && s.Type != "default" {
+		r.Scaling = fmt.Sprintf("%s ×%g", s.Type, s.Factor)
+	}
+	return r, nil
+}
+
+// CheckHeads validates the head layout: positive sizes, KV heads dividing
+// the query heads.
+func (s Shape) CheckHeads(ck *loader.Checkpoint) error {
+	switch {
+	case s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0:
+		return FieldError(ck, "num_attention_heads", "%d heads, %d KV heads, head_dim %d: all must be positive", s.Heads, s.KVHeads, s.HeadDim)
+	case s.Heads%s.KVHeads != 0:
+		return FieldError(ck, "num_key_value_heads", "%d does not divide num_attention_heads %d", s.KVHeads, s.Heads)
+	}
+	return nil
+}
+
+// DefaultTokens sets the BOS and EOS ids that the family's config class
+// assumes when config.json leaves the fields out (not when it sets null).
+func DefaultTokens(ck *loader.Checkpoint, bos, eos int) {
+	if _, ok := ck.Config.Raw["bos_token_id"]; !ok {
+		ck.Config.BOSTokenID = bos
+	}
+	if _, ok := ck.Config.Raw["eos_token_id"]; !ok {
+		ck.Config.EOSTokenID = eos
+	}
+}
