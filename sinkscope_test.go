@@ -1,9 +1,11 @@
 package sinkscope
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,5 +139,54 @@ func TestExtendEveryFamily(t *testing.T) {
 				t.Errorf("incremental logits differ from Forward by %.3g", worst)
 			}
 		})
+	}
+}
+
+// TestGPT2HubNames: the original GPT-2 Hub file names its tensors without
+// the "transformer." prefix and stores the causal-mask buffers h.N.attn.bias
+// and h.N.attn.masked_bias. The same weights under those names give the same
+// logits, bit for bit.
+func TestGPT2HubNames(t *testing.T) {
+	src := fixtures.Path(t, "hf/gpt2_tiny")
+	ts, err := loader.OpenSafetensors(filepath.Join(src, loader.WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	var out []loader.WriteTensor
+	for _, name := range ts.Names() {
+		x, _ := ts.Get(name)
+		out = append(out, loader.WriteTensor{Name: strings.TrimPrefix(name, "transformer."), DType: x.DType, Shape: x.Shape, Data: x.Bytes()})
+	}
+	for l := range 3 {
+		out = append(out,
+			loader.WriteTensor{Name: fmt.Sprintf("h.%d.attn.bias", l), DType: loader.F32, Shape: []int{1, 1, 64, 64}, Data: make([]byte, 4*64*64)},
+			loader.WriteTensor{Name: fmt.Sprintf("h.%d.attn.masked_bias", l), DType: loader.F32, Shape: []int{}, Data: make([]byte, 4)})
+	}
+	dir := t.TempDir()
+	if err := loader.WriteSafetensors(filepath.Join(dir, loader.WeightsFile), out, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(src, loader.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, loader.ConfigFile), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids := []int{0, 17, 254, 3, 99, 99, 400, 12}
+	var logits [2][]float32
+	for i, d := range []string{src, dir} {
+		m, ck, err := Open(d, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ck.Close()
+		if logits[i], err = m.Forward(ids, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(logits[0], logits[1]) {
+		t.Error("un-prefixed names give other logits than transformer.-prefixed ones")
 	}
 }

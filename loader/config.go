@@ -28,7 +28,7 @@ type Config struct {
 	RopeScaling           *kernels.RopeScaling       // nil: no scaling ("default")
 	RopeByLayerType       map[string]RopeParams      // transformers v5 rope_parameters per layer type (Gemma 3); nil when flat
 	ClipQKV               float64                    // clamp q, k, v to ±ClipQKV after projection; 0 = none
-	TieWordEmbeddings     bool                       // lm_head shares model.embed_tokens.weight (no lm_head.weight tensor)
+	TieWordEmbeddings     bool                       // the output head shares the token embedding (no head tensor in the file)
 	BOSTokenID            int                        // -1 = none or absent (Present tells which)
 	EOSTokenID            int                        // -1 = none; the first one when config.json lists several
 	TorchDType            string                     // torch_dtype (or dtype), e.g. "bfloat16"; "" when absent

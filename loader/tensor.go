@@ -12,7 +12,7 @@ import (
 // into the mapped file (or the in-memory bytes it was opened from), valid until
 // the Tensors it came from is closed.
 type Tensor struct {
-	Name  string // Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
+	Name  string // the name it is stored under
 	DType DType  // stored element type: F32, F16 or BF16
 	Shape []int  // dimensions, outermost first; [] for a scalar
 	File  string // the file it was read from

@@ -69,3 +69,11 @@ type Quirk struct {
 type Describer interface {
 	Quirks() []Quirk
 }
+
+// MatrixCounter is a Model that can count the weight-matrix elements one
+// token is multiplied by (every projection and the output head, not the
+// embedding lookup): a forward over T tokens costs 2·T·MatrixElements flops
+// besides attention.
+type MatrixCounter interface {
+	MatrixElements() int64
+}

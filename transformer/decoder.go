@@ -196,3 +196,17 @@ func (m *Decoder) HeadOutput(layer, head int, dst, z []float32) {
 		dst[r] = kernels.Dot(row, z[:dh])
 	}
 }
+
+// MatrixElements counts the weight-matrix elements one token is multiplied
+// by: every projection of every layer and the output head
+// (model.MatrixCounter).
+func (m *Decoder) MatrixElements() int64 {
+	n := int64(m.LMHead.Rows) * int64(m.LMHead.Cols)
+	for i := range m.Layers {
+		at, mlp := &m.Layers[i].Attn, &m.Layers[i].MLP
+		for _, w := range []kernels.Weight{at.Q, at.K, at.V, at.QKV, at.O, mlp.Gate, mlp.Up, mlp.GateUp, mlp.Down} {
+			n += int64(w.Rows) * int64(w.Cols)
+		}
+	}
+	return n
+}

@@ -67,7 +67,9 @@ func (m *Decoder) run(dst []float32, tokens []int, hs *hooks.Set, st *State) ([]
 	logits = logits[:T*V]
 	kernels.MatMulT(logits, p.xn, T, m.LMHead, p.threads)
 	if c := m.Softcap; c > 0 {
-		softcap(logits, c)
+		// tanh over [T, vocab] is a real cost at Gemma's 256k vocabulary:
+		// one position's row per task.
+		parallel(T, p.threads, func(_, i int) { softcap(logits[i*V:(i+1)*V], c) })
 	}
 	p.hook(hooks.Global(hooks.Logits), logits, T, V)
 	return logits, nil

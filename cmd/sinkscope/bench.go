@@ -16,6 +16,7 @@ import (
 
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/model"
 	"github.com/spf13/cobra"
 )
 
@@ -96,6 +97,9 @@ peak resident set (mapped weights included).`,
 				med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 			}
 			matrix, params, stored := benchWeights(ckpt)
+			if mc, ok := m.(model.MatrixCounter); ok {
+				matrix = mc.MatrixElements()
+			}
 			B := len(rows)
 			flops := 2*matrix*int64(B*T) + 4*int64(in.Layers*B*in.Heads*in.HeadDim)*int64(T*T)
 			nThreads := threads
@@ -168,7 +172,8 @@ func readBenchIDs(spec string) ([][]int, error) {
 
 // benchWeights returns the weight-matrix elements a forward multiplies by
 // (2-D tensors except the embedding, plus the embedding when it doubles as
-// the output head), all parameters, and the stored dtypes.
+// the output head; a model.MatrixCounter's own count replaces this for the
+// families whose names differ), all parameters, and the stored dtypes.
 func benchWeights(c *loader.Checkpoint) (matrix, params int64, dtypes string) {
 	var seen []string
 	hasHead := false

@@ -56,7 +56,7 @@ var familyQuirks = map[string]map[string]string{
 	"phi3_longrope_tiny": {"positions": "longrope: short_factor up to 32 positions, long_factor beyond; cos and sin ×1.18322"},
 }
 
-// TestFamiliesCLI runs dump, heads (with --ablate), tokens and inspect on
+// TestFamiliesCLI runs dump, heads (with --ablate), diff, tokens and inspect on
 // every new fixture, f32 and bf16, and compares dump's logits and patterns
 // and heads' first_attn and value norms with the reference forward. On
 // sliding-window layers first_attn is over the queries that can see key 0.
@@ -120,6 +120,16 @@ func TestFamiliesCLI(t *testing.T) {
 						if dl := num(t, row, "ablation_dloss"); math.IsNaN(dl) || dl == 0 {
 							t.Errorf("--ablate 0.0: Δloss %v, want a nonzero number", row["ablation_dloss"])
 						}
+					}
+				}
+				diffOut, _ := runOK(t, "diff", dir, "--ids", ids, "--format", "json", "--no-cache")
+				drows := jsonRows(t, diffOut)
+				if len(drows) != L*H {
+					t.Fatalf("diff: %d rows, want %d", len(drows), L*H)
+				}
+				for i, r := range drows {
+					if r["first_attn"] != rows[i]["first_attn"] {
+						t.Errorf("diff row %d: first_attn %v, heads %v", i, r["first_attn"], rows[i]["first_attn"])
 					}
 				}
 				tok, _ := runOK(t, "tokens", dir, "--ids", ids, "--format", "json")

@@ -122,9 +122,13 @@ func TestFamilyBench(t *testing.T) {
 	if tokens == "" {
 		tokens = "128"
 	}
+	keep := os.Getenv("SINKSCOPE_FAMILY_BENCH_KEEP") // a directory to leave the checkpoints in
 	var llamaGF float64
 	for _, s := range synthShapes {
 		dir := filepath.Join(tmp, s.name)
+		if keep != "" {
+			dir = filepath.Join(keep, s.name)
+		}
 		size := s.write(t, dir)
 		out, err := exec.Command(bin, "bench", dir, "--tokens", tokens, "--warmup", "1", "--repeat", "3", "--threads", "2").Output()
 		if err != nil {
@@ -150,6 +154,8 @@ func TestFamilyBench(t *testing.T) {
 		if r.GFLOPs < 0.85*llamaGF {
 			t.Errorf("%s: %.1f GFLOP/s is more than 15%% below the Llama path's %.1f", s.name, r.GFLOPs, llamaGF)
 		}
-		os.RemoveAll(dir)
+		if keep == "" {
+			os.RemoveAll(dir)
+		}
 	}
 }
