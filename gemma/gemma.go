@@ -22,7 +22,6 @@
 package gemma
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -55,56 +54,29 @@ func version(arch string) int {
 }
 
 func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckHeads(ck); err != nil {
-		return nil, err
-	}
+	r := transformer.Read(ck)
+	s := r.Shape()
 	v := version(ck.Config.Architecture)
 	// Gemma 1's 2024 code read hidden_activation first (the tanh GELU it
 	// was trained with); Gemma 2 and 3 read only hidden_activation.
-	act, err := transformer.Act(ck, "gelu_pytorch_tanh", "hidden_activation", "hidden_act")
-	if err != nil {
-		return nil, err
-	}
-	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-6)
-	if err != nil {
-		return nil, err
-	}
+	act := r.Act("gelu_pytorch_tanh", "hidden_activation", "hidden_act")
+	eps := r.Float("rms_norm_eps", 1e-6)
 	var scalar, attnCap, finalCap float64
-	sliding := make([]bool, s.Layers)
-	window := 0
-	if v >= 2 {
-		if scalar, err = transformer.Float(ck, "query_pre_attn_scalar", map[int]float64{2: 256, 3: 256}[v]); err != nil {
-			return nil, err
-		}
-		if finalCap, err = softcap(ck, "final_logit_softcapping", map[int]float64{2: 30, 3: 0}[v]); err != nil {
-			return nil, err
-		}
-		if v == 2 {
-			if attnCap, err = softcap(ck, "attn_logit_softcapping", 50); err != nil {
-				return nil, err
-			}
-		}
-		if window, err = slidingWindow(ck); err != nil {
-			return nil, err
-		}
-		pattern := 2 // Gemma 2: layers 0, 2, 4, ... slide
-		if v == 3 {
-			p, present, err := ck.Config.Fields().PositiveInt("sliding_window_pattern")
-			if err != nil {
-				return nil, transformer.ConfigError(ck, err)
-			}
-			pattern = 6
-			if present {
-				pattern = p
-			}
-		}
-		if sliding, err = transformer.SlidingLayers(ck, s.Layers, func(i int) bool { return (i+1)%pattern != 0 }); err != nil {
-			return nil, err
-		}
+	window, pattern := 0, 0
+	switch v {
+	case 2: // layers 0, 2, 4, ... slide; both soft-caps
+		scalar, window, pattern = r.Float("query_pre_attn_scalar", 256), windowOr(r, 4096), 2
+		attnCap, finalCap = softcap(r, "attn_logit_softcapping", 50), softcap(r, "final_logit_softcapping", 30)
+	case 3: // all but every sliding_window_pattern-th layer slide
+		scalar, window, pattern = r.Float("query_pre_attn_scalar", 256), windowOr(r, 4096), r.Int("sliding_window_pattern", 6)
+		finalCap = softcap(r, "final_logit_softcapping", 0)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	sliding, err := transformer.SlidingLayers(ck, s.Layers, func(i int) bool { return pattern > 0 && (i+1)%pattern != 0 })
+	if err != nil {
+		return nil, err
 	}
 	global, local, err := ropes(ck, s.HeadDim, v)
 	if err != nil {
@@ -182,8 +154,9 @@ func ropes(ck *loader.Checkpoint, headDim, v int) (global, local *transformer.Ro
 	if v < 3 {
 		return global, global, nil
 	}
-	base, err := transformer.Float(ck, "rope_local_base_freq", 1e4)
-	if err != nil {
+	r := transformer.Read(ck)
+	base := r.Float("rope_local_base_freq", 1e4)
+	if err := r.Err(); err != nil {
 		return nil, nil, err
 	}
 	local, err = transformer.NewRope(ck, headDim, base, nil)
@@ -191,24 +164,19 @@ func ropes(ck *loader.Checkpoint, headDim, v int) (global, local *transformer.Ro
 }
 
 // softcap reads a soft-capping field: def when absent, 0 (off) when null.
-func softcap(ck *loader.Checkpoint, name string, def float64) (float64, error) {
-	if _, ok := ck.Config.Raw[name]; !ok {
-		return def, nil
+func softcap(r *transformer.Reader, name string, def float64) float64 {
+	if _, ok := r.Config().Raw[name]; !ok {
+		return def
 	}
-	return transformer.OptionalFloat(ck, name)
+	return r.Float(name, 0)
 }
 
-// slidingWindow reads sliding_window (default 4096).
-func slidingWindow(ck *loader.Checkpoint) (int, error) {
-	raw, ok := ck.Config.Fields().Get("sliding_window")
-	if !ok {
-		return 4096, nil
+// windowOr reads sliding_window, def when absent.
+func windowOr(r *transformer.Reader, def int) int {
+	if w := r.Window("sliding_window"); w > 0 {
+		return w
 	}
-	var w int
-	if err := json.Unmarshal(raw, &w); err != nil || w <= 0 {
-		return 0, transformer.FieldError(ck, "sliding_window", "%s: want a positive integer", raw)
-	}
-	return w, nil
+	return def
 }
 
 // inDType rounds x to dt, as torch.tensor(x).to(weight.dtype) does.

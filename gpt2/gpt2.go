@@ -71,20 +71,12 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	act, err := transformer.Act(ck, "gelu_new", "activation_function")
-	if err != nil {
-		return nil, err
-	}
-	eps, err := transformer.Float(ck, "layer_norm_epsilon", 1e-5)
-	if err != nil {
-		return nil, err
-	}
-	scaled, err := transformer.Bool(ck, "scale_attn_weights", true)
-	if err != nil {
-		return nil, err
-	}
-	byLayer, err := transformer.Bool(ck, "scale_attn_by_inverse_layer_idx", false)
-	if err != nil {
+	r := transformer.Read(ck)
+	act := r.Act("gelu_new", "activation_function")
+	eps := r.Float("layer_norm_epsilon", 1e-5)
+	scaled := r.Bool("scale_attn_weights", true)
+	byLayer := r.Bool("scale_attn_by_inverse_layer_idx", false)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	m := transformer.NewDecoder(ck.Config.Architecture, s)

@@ -32,33 +32,30 @@ func New(ck *loader.Checkpoint) (model.Model, error) {
 }
 
 func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
-		return nil, err
-	}
+	r := transformer.Read(ck)
+	s := r.Shape()
 	if s.KVHeads != s.Heads {
-		return nil, transformer.FieldError(ck, "num_key_value_heads", "%d: GPT-NeoX has multi-head attention only (%d heads)", s.KVHeads, s.Heads)
+		r.Fail("num_key_value_heads", "%d: GPT-NeoX has multi-head attention only (%d heads)", s.KVHeads, s.Heads)
 	}
-	if err := s.CheckHeads(ck); err != nil {
+	act := r.Act("gelu", "hidden_act")
+	eps := r.Float("layer_norm_eps", 1e-5)
+	par := r.Bool("use_parallel_residual", true)
+	bias := r.Bool("attention_bias", true)
+	// rotary_pct, or partial_rotary_factor in newer configs; the base is
+	// rotary_emb_base, or rope_theta.
+	pct := r.Float("rotary_pct", r.Float("partial_rotary_factor", 0.25))
+	if pct > 1 {
+		r.Fail("rotary_pct", "%v: want a fraction of the head in (0, 1]", pct)
+	}
+	theta := 10000.0
+	if t := ck.Config.RopeTheta; t > 0 {
+		theta = t
+	}
+	base := r.Float("rotary_emb_base", theta)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	act, err := transformer.Act(ck, "gelu", "hidden_act")
-	if err != nil {
-		return nil, err
-	}
-	eps, err := transformer.Float(ck, "layer_norm_eps", 1e-5)
-	if err != nil {
-		return nil, err
-	}
-	par, err := transformer.Bool(ck, "use_parallel_residual", true)
-	if err != nil {
-		return nil, err
-	}
-	bias, err := transformer.Bool(ck, "attention_bias", true)
-	if err != nil {
-		return nil, err
-	}
-	rope, err := newRope(ck, s.HeadDim)
+	rope, err := transformer.NewRope(ck, int(float64(s.HeadDim)*pct), base, ck.Config.RopeScaling)
 	if err != nil {
 		return nil, err
 	}
@@ -98,32 +95,4 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	m.Tied = transformer.Tied(ck, false)
 	m.LMHead = b.Head("embed_out.weight", m.Tied, m.Embed, s.Vocab, d)
 	return m, b.Err()
-}
-
-// newRope rotates int(head_dim · rotary_pct) dimensions (partial_rotary_factor
-// in newer configs; default 0.25) with base rotary_emb_base (or rope_theta;
-// default 10000).
-func newRope(ck *loader.Checkpoint, headDim int) (*transformer.Rope, error) {
-	pct, err := transformer.Float(ck, "rotary_pct", 0)
-	if err != nil {
-		return nil, err
-	}
-	if pct == 0 {
-		if pct, err = transformer.Float(ck, "partial_rotary_factor", 0.25); err != nil {
-			return nil, err
-		}
-	}
-	if pct > 1 {
-		return nil, transformer.FieldError(ck, "rotary_pct", "%v: want a fraction of the head in (0, 1]", pct)
-	}
-	base, err := transformer.Float(ck, "rotary_emb_base", 0)
-	if err != nil {
-		return nil, err
-	}
-	if base == 0 {
-		if base = ck.Config.RopeTheta; base == 0 {
-			base = 10000
-		}
-	}
-	return transformer.NewRope(ck, int(float64(headDim)*pct), base, ck.Config.RopeScaling)
 }

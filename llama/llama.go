@@ -14,7 +14,6 @@
 package llama
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/sinkscope/sinkscope/internal/kernels"
@@ -37,37 +36,20 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	if a := ck.Config.Architecture; a != "LlamaForCausalLM" && a != "MistralForCausalLM" {
 		return nil, fmt.Errorf("%s: architecture %q is not LlamaForCausalLM or MistralForCausalLM", ck.Dir, a)
 	}
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckHeads(ck); err != nil {
-		return nil, err
-	}
-	if err := silu(ck, "hidden_act"); err != nil {
-		return nil, err
-	}
-	for _, f := range []string{"attention_bias", "mlp_bias"} {
-		if on, err := transformer.Bool(ck, f, false); err != nil || on {
-			if err == nil {
-				err = transformer.FieldError(ck, f, "true: sinkscope implements the bias-free projections only")
-			}
-			return nil, err
-		}
-	}
-	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-6)
-	if err != nil {
-		return nil, err
-	}
+	r := transformer.Read(ck)
+	s := r.Shape()
+	SiLU(r, "hidden_act")
+	r.Off("attention_bias", false, "sinkscope implements the bias-free projections only")
+	r.Off("mlp_bias", false, "sinkscope implements the bias-free projections only")
+	eps := r.Float("rms_norm_eps", 1e-6)
 	window := 0
 	if ck.Config.Architecture == "MistralForCausalLM" {
 		// Mistral 7B v0.1 attends to the last sliding_window keys only; later
 		// versions set it to null.
-		if raw, ok := ck.Config.Fields().Get("sliding_window"); ok {
-			if err := json.Unmarshal(raw, &window); err != nil || window < 0 {
-				return nil, transformer.FieldError(ck, "sliding_window", "%s: want a non-negative integer or null", raw)
-			}
-		}
+		window = r.Window("sliding_window")
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	rope, err := transformer.NewRope(ck, s.HeadDim, Theta(ck), ck.Config.RopeScaling)
 	if err != nil {
@@ -103,13 +85,11 @@ func Theta(ck *loader.Checkpoint) float64 {
 	return 10000
 }
 
-// silu checks that an activation field, when present, is silu.
-func silu(ck *loader.Checkpoint, field string) error {
-	act, err := transformer.Act(ck, "silu", field)
-	if err == nil && act != transformer.SiLU {
-		err = transformer.FieldError(ck, field, "%q: sinkscope implements silu only for %s", act, ck.Config.Architecture)
+// SiLU checks that an activation field, when present, is silu.
+func SiLU(r *transformer.Reader, field string) {
+	if act := r.Act("silu", field); act != transformer.SiLU {
+		r.Fail(field, "%q: sinkscope implements silu only here", act)
 	}
-	return err
 }
 
 // Name is the Hugging Face name of a tensor of layer l:

@@ -38,23 +38,12 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	if a := ck.Config.Architecture; a != "OlmoForCausalLM" && a != "Olmo2ForCausalLM" {
 		return nil, fmt.Errorf("%s: architecture %q is not OlmoForCausalLM or Olmo2ForCausalLM", ck.Dir, a)
 	}
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckHeads(ck); err != nil {
-		return nil, err
-	}
-	if act, err := transformer.Act(ck, "silu", "hidden_act"); err != nil || act != transformer.SiLU {
-		if err == nil {
-			err = transformer.FieldError(ck, "hidden_act", "%q: sinkscope implements silu only for OLMo", act)
-		}
-		return nil, err
-	}
-	if on, err := transformer.Bool(ck, "attention_bias", false); err != nil || on {
-		if err == nil {
-			err = transformer.FieldError(ck, "attention_bias", "true: sinkscope implements the bias-free projections only")
-		}
+	r := transformer.Read(ck)
+	s := r.Shape()
+	llama.SiLU(r, "hidden_act")
+	r.Off("attention_bias", false, "sinkscope implements the bias-free projections only")
+	eps := r.Float("rms_norm_eps", 1e-5)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	olmo2 := ck.Config.Architecture == "Olmo2ForCausalLM"
@@ -66,10 +55,6 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	m := transformer.NewDecoder(ck.Config.Architecture, s)
 	b := transformer.NewBinder(ck, s.Summary())
 	norm := transformer.Norm{Kind: transformer.LayerNorm, Eps: layerNormEps} // OLMo: no weights
-	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-5)
-	if err != nil {
-		return nil, err
-	}
 	rms := func(name string, n int) transformer.Norm {
 		return transformer.Norm{Kind: transformer.RMSNorm, Eps: float32(eps), Weight: b.Vector(name, n)}
 	}

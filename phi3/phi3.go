@@ -36,28 +36,16 @@ func New(ck *loader.Checkpoint) (model.Model, error) {
 }
 
 func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
+	r := transformer.Read(ck)
+	s := r.Shape()
+	act := r.Act("silu", "hidden_act")
+	eps := r.Float("rms_norm_eps", 1e-5)
+	window := r.Window("sliding_window")
+	frac := r.Float("partial_rotary_factor", 1)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.CheckHeads(ck); err != nil {
-		return nil, err
-	}
-	act, err := transformer.Act(ck, "silu", "hidden_act")
-	if err != nil {
-		return nil, err
-	}
-	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-5)
-	if err != nil {
-		return nil, err
-	}
-	window := 0
-	if raw, ok := ck.Config.Fields().Get("sliding_window"); ok {
-		if err := json.Unmarshal(raw, &window); err != nil || window <= 0 {
-			return nil, transformer.FieldError(ck, "sliding_window", "%s: want a positive integer or null", raw)
-		}
-	}
-	rope, err := newRope(ck, s)
+	rope, err := newRope(ck, int(float64(s.HeadDim)*frac))
 	if err != nil {
 		return nil, err
 	}
@@ -94,12 +82,7 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 
 // newRope builds the rotary embedding: LongRoPE when rope_scaling says so,
 // the plain (or linearly scaled) one otherwise.
-func newRope(ck *loader.Checkpoint, s transformer.Shape) (*transformer.Rope, error) {
-	frac, err := transformer.Float(ck, "partial_rotary_factor", 1)
-	if err != nil {
-		return nil, err
-	}
-	dims := int(float64(s.HeadDim) * frac)
+func newRope(ck *loader.Checkpoint, dims int) (*transformer.Rope, error) {
 	sc := ck.Config.RopeScaling
 	if sc == nil || sc.Type != "longrope" {
 		return transformer.NewRope(ck, dims, llama.Theta(ck), sc)

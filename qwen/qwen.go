@@ -11,7 +11,6 @@
 package qwen
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/sinkscope/sinkscope/llama"
@@ -31,31 +30,33 @@ func New(ck *loader.Checkpoint) (model.Model, error) {
 }
 
 func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
-	s, err := transformer.StandardShape(ck)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckHeads(ck); err != nil {
-		return nil, err
-	}
+	r := transformer.Read(ck)
+	s := r.Shape()
 	qwen3 := ck.Config.Architecture == "Qwen3ForCausalLM"
-	act, err := transformer.Act(ck, "silu", "hidden_act")
-	if err != nil {
-		return nil, err
-	}
-	eps, err := transformer.Float(ck, "rms_norm_eps", 1e-6)
-	if err != nil {
-		return nil, err
-	}
+	act := r.Act("silu", "hidden_act")
+	eps := r.Float("rms_norm_eps", 1e-6)
 	bias := !qwen3 // Qwen2: q/k/v always carry biases
 	if qwen3 {
-		if bias, err = transformer.Bool(ck, "attention_bias", false); err != nil {
-			return nil, err
-		}
+		bias = r.Bool("attention_bias", false)
 	}
-	sliding, window, err := windows(ck, s.Layers)
+	// As Qwen2Config derives them: a window only with use_sliding_window, on
+	// the layers from max_window_layers (default 28) on.
+	window := r.Window("sliding_window")
+	if !r.Bool("use_sliding_window", false) {
+		window = 0
+	}
+	from := r.Int("max_window_layers", 28)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	sliding, err := transformer.SlidingLayers(ck, s.Layers, func(i int) bool { return window > 0 && i >= from })
 	if err != nil {
 		return nil, err
+	}
+	for i, sl := range sliding {
+		if sl && window == 0 {
+			return nil, transformer.FieldError(ck, "layer_types", "layer %d is sliding_attention but there is no sliding window", i)
+		}
 	}
 	rope, err := transformer.NewRope(ck, s.HeadDim, llama.Theta(ck), ck.Config.RopeScaling)
 	if err != nil {
@@ -96,39 +97,4 @@ func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {
 	m.Tied = transformer.Tied(ck, false)
 	m.LMHead = b.Head("lm_head.weight", m.Tied, m.Embed, s.Vocab, s.DModel)
 	return m, b.Err()
-}
-
-// windows returns which layers slide and the window: as Qwen2Config derives
-// them, the window is sliding_window when use_sliding_window is true (none
-// otherwise), on layers i ≥ max_window_layers (default 28).
-func windows(ck *loader.Checkpoint, n int) ([]bool, int, error) {
-	use, err := transformer.Bool(ck, "use_sliding_window", false)
-	if err != nil {
-		return nil, 0, err
-	}
-	window := 0
-	if raw, ok := ck.Config.Fields().Get("sliding_window"); ok && use {
-		if err := json.Unmarshal(raw, &window); err != nil || window <= 0 {
-			return nil, 0, transformer.FieldError(ck, "sliding_window", "%s: want a positive integer or null", raw)
-		}
-	}
-	from, present, err := ck.Config.Fields().PositiveInt("max_window_layers")
-	if err != nil {
-		return nil, 0, transformer.ConfigError(ck, err)
-	}
-	if !present {
-		from = 28
-	}
-	sliding, err := transformer.SlidingLayers(ck, n, func(i int) bool { return window > 0 && i >= from })
-	if err != nil {
-		return nil, 0, err
-	}
-	if window == 0 {
-		for i, s := range sliding {
-			if s {
-				return nil, 0, transformer.FieldError(ck, "layer_types", "layer %d is sliding_attention but there is no sliding window", i)
-			}
-		}
-	}
-	return sliding, window, nil
 }

@@ -68,8 +68,8 @@ func NewDecoder(arch string, s Shape) *Decoder {
 	return &Decoder{Dims: s.Info(arch), Layers: make([]Layer, s.Layers)}
 }
 
-// Float reads a positive float field, def when absent.
-func Float(ck *loader.Checkpoint, name string, def float64) (float64, error) {
+// readFloat reads a positive float field, def when absent.
+func readFloat(ck *loader.Checkpoint, name string, def float64) (float64, error) {
 	v, present, err := ck.Config.Fields().Float(name)
 	switch {
 	case err != nil:
@@ -82,11 +82,8 @@ func Float(ck *loader.Checkpoint, name string, def float64) (float64, error) {
 	return v, nil
 }
 
-// OptionalFloat reads a positive float field that may be absent or null (0).
-func OptionalFloat(ck *loader.Checkpoint, name string) (float64, error) { return Float(ck, name, 0) }
-
-// Bool reads a boolean field, def when absent.
-func Bool(ck *loader.Checkpoint, name string, def bool) (bool, error) {
+// readBool reads a boolean field, def when absent.
+func readBool(ck *loader.Checkpoint, name string, def bool) (bool, error) {
 	v, present, err := ck.Config.Fields().Bool(name)
 	if err != nil {
 		return false, ConfigError(ck, err)
@@ -97,9 +94,9 @@ func Bool(ck *loader.Checkpoint, name string, def bool) (bool, error) {
 	return v, nil
 }
 
-// Act reads the activation named by the first present field of names, def
-// when none is.
-func Act(ck *loader.Checkpoint, def string, names ...string) (Activation, error) {
+// readAct reads the activation named by the first present field of names,
+// def when none is.
+func readAct(ck *loader.Checkpoint, def string, names ...string) (Activation, error) {
 	for _, name := range names {
 		v, present, err := ck.Config.Fields().String(name)
 		if err != nil {
@@ -194,3 +191,99 @@ func DefaultTokens(ck *loader.Checkpoint, bos, eos int) {
 		ck.Config.EOSTokenID = eos
 	}
 }
+
+// Reader reads a family's config.json fields, each with the default its
+// config class uses; the first error sticks, so a family states its config
+// as a list of reads followed by one check of Err.
+type Reader struct {
+	ck  *loader.Checkpoint
+	err error
+}
+
+// Read returns a Reader of ck's config.json.
+func Read(ck *loader.Checkpoint) *Reader { return &Reader{ck: ck} }
+
+// Err returns the first problem met, naming the file and the field.
+func (r *Reader) Err() error { return r.err }
+
+// Fail records a problem with field, unless one is recorded already.
+func (r *Reader) Fail(field, format string, args ...any) {
+	if r.err == nil {
+		r.err = FieldError(r.ck, field, format, args...)
+	}
+}
+
+func (r *Reader) keep(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// Float reads a positive number, def when absent.
+func (r *Reader) Float(name string, def float64) float64 {
+	v, err := readFloat(r.ck, name, def)
+	r.keep(err)
+	return v
+}
+
+// Bool reads true or false, def when absent.
+func (r *Reader) Bool(name string, def bool) bool {
+	v, err := readBool(r.ck, name, def)
+	r.keep(err)
+	return v
+}
+
+// Int reads a positive integer, def when absent or null.
+func (r *Reader) Int(name string, def int) int {
+	v, present, err := r.ck.Config.Fields().PositiveInt(name)
+	if err != nil {
+		r.keep(ConfigError(r.ck, err))
+		return def
+	}
+	if !present {
+		return def
+	}
+	return v
+}
+
+// Act reads the activation named by the first present field of names.
+func (r *Reader) Act(def string, names ...string) Activation {
+	a, err := readAct(r.ck, def, names...)
+	r.keep(err)
+	return a
+}
+
+// Window reads a sliding-window size: a positive integer, or 0 when the
+// field is absent or null.
+func (r *Reader) Window(name string) int {
+	raw, ok := r.ck.Config.Fields().Get(name)
+	if !ok {
+		return 0
+	}
+	var w int
+	if err := json.Unmarshal(raw, &w); err != nil || w <= 0 {
+		r.Fail(name, "%s: want a positive integer or null", raw)
+	}
+	return w
+}
+
+// Off fails unless the boolean field is false (def when absent): for
+// options sinkscope does not implement in a family.
+func (r *Reader) Off(name string, def bool, why string) {
+	if r.Bool(name, def) {
+		r.Fail(name, "true: %s", why)
+	}
+}
+
+// Shape reads the standard sizes (StandardShape) and checks the heads.
+func (r *Reader) Shape() Shape {
+	s, err := StandardShape(r.ck)
+	if err == nil {
+		err = s.CheckHeads(r.ck)
+	}
+	r.keep(err)
+	return s
+}
+
+// Config returns the parsed config.json.
+func (r *Reader) Config() *loader.Config { return r.ck.Config }
