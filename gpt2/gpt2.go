@@ -63,7 +63,7 @@ func shape(ck *loader.Checkpoint) (transformer.Shape, error) {
 		inner = 4 * s.DModel
 	}
 	s.Intermediate = inner
-	return s, nil
+	return s, s.CheckHeads(ck)
 }
 
 func newDecoder(ck *loader.Checkpoint) (*transformer.Decoder, error) {

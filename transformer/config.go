@@ -169,9 +169,32 @@ func NewRope(ck *loader.Checkpoint, dims int, theta float64, s *kernels.RopeScal
 	return r, nil
 }
 
-// CheckHeads validates the head layout: positive sizes, KV heads dividing
-// the query heads.
+// CheckHeads validates the head layout (positive sizes, KV heads dividing
+// the query heads) and that no size exceeds what the checkpoint could hold,
+// before anything is allocated from them: a config.json is untrusted input.
 func (s Shape) CheckHeads(ck *loader.Checkpoint) error {
+	var largest int64
+	names := ck.Tensors.Names()
+	for _, n := range names {
+		if t, err := ck.Tensors.Get(n); err == nil {
+			largest = max(largest, int64(t.Len()))
+		}
+	}
+	for _, x := range []struct {
+		field string
+		v     int64
+	}{
+		{"num_hidden_layers", int64(s.Layers)}, {"hidden_size", int64(s.DModel)}, {"intermediate_size", int64(s.Intermediate)},
+		{"vocab_size", int64(s.Vocab)}, {"num_attention_heads", int64(s.Heads) * int64(s.HeadDim)},
+		{"num_key_value_heads", int64(s.KVHeads) * int64(s.HeadDim)},
+	} {
+		if x.v > largest {
+			return FieldError(ck, x.field, "implies a size of %d, larger than any tensor of the checkpoint (%d elements)", x.v, largest)
+		}
+	}
+	if s.Layers > len(names) {
+		return FieldError(ck, "num_hidden_layers", "%d layers, but the checkpoint holds %d tensors", s.Layers, len(names))
+	}
 	switch {
 	case s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0:
 		return FieldError(ck, "num_attention_heads", "%d heads, %d KV heads, head_dim %d: all must be positive", s.Heads, s.KVHeads, s.HeadDim)
