@@ -35,16 +35,3 @@ func TestActivations(t *testing.T) {
 		t.Error("relu2: no error")
 	}
 }
-
-// TestSoftcap: c·tanh(x/c) bounds values to (−c, c) and is near identity for
-// |x| ≪ c.
-func TestSoftcap(t *testing.T) {
-	x := []float32{0.01, -100, 100, 0}
-	softcap(x, 5)
-	want := []float64{5 * math.Tanh(0.002), -5 * math.Tanh(20), 5 * math.Tanh(20), 0}
-	for i := range x {
-		if math.Abs(float64(x[i])-want[i]) > 1e-6 {
-			t.Errorf("softcap[%d] = %g, want %g", i, x[i], want[i])
-		}
-	}
-}

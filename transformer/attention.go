@@ -161,7 +161,7 @@ func (p *pass) scores(s []float32, h, i0, i1, nk int, at *Attention) {
 	for i := i0; i < i1; i++ {
 		row, pos := s[(i-i0)*nk:(i-i0+1)*nk], p.p0+i
 		if c := at.Softcap; c > 0 {
-			softcap(row[:min(pos+1, nk)], c)
+			kernels.Softcap(row[:min(pos+1, nk)], c)
 		}
 		for j := pos + 1; j < nk; j++ {
 			row[j] = negInf

@@ -69,7 +69,7 @@ func (m *Decoder) run(dst []float32, tokens []int, hs *hooks.Set, st *State) ([]
 	if c := m.Softcap; c > 0 {
 		// tanh over [T, vocab] is a real cost at Gemma's 256k vocabulary:
 		// one position's row per task.
-		parallel(T, p.threads, func(_, i int) { softcap(logits[i*V:(i+1)*V], c) })
+		parallel(T, p.threads, func(_, i int) { kernels.Softcap(logits[i*V:(i+1)*V], c) })
 	}
 	p.hook(hooks.Global(hooks.Logits), logits, T, V)
 	return logits, nil
@@ -97,13 +97,6 @@ func (m *Decoder) embed(x []float32, tokens []int, p0 int) {
 				row[j] += v
 			}
 		}
-	}
-}
-
-// softcap replaces every x by c·tanh(x/c).
-func softcap(x []float32, c float32) {
-	for i, v := range x {
-		x[i] = float32(math.Tanh(float64(v/c))) * c
 	}
 }
 

@@ -35,6 +35,7 @@ var avx2Kernels = kernelSet{
 	dot:      dotGo,
 	axpy:     axpyGo,
 	softmax:  softmaxGo,
+	softcap:  softcapGo,
 	// The kernel reads weights with unaligned loads, so f32 weights can be
 	// used in place.
 	directF32: true,

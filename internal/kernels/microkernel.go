@@ -41,6 +41,7 @@ type kernelSet struct {
 	dot       func(a, b []float32) float32        // Σ a[i]·b[i], len(a) terms
 	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
 	softmax   func(x []float32)
+	softcap   func(x []float32, c float32) // x = c·tanh(x/c)
 	directF32 bool // kernel may read unaligned f32 weight bytes
 }
 
@@ -55,6 +56,7 @@ var goKernels = kernelSet{
 	dot:      dotGo,
 	axpy:     axpyGo,
 	softmax:  softmaxGo,
+	softcap:  softcapGo,
 }
 
 // kernelGo16 is kernelGo on a 12×16 tile.

@@ -44,6 +44,7 @@ var avx512Kernels = kernelSet{
 	dot:       dotAVX512Slices,
 	axpy:      axpyAVX512Slices,
 	softmax:   softmaxAVX512,
+	softcap:   softcapAVX512,
 	directF32: true,
 }
 

@@ -34,3 +34,20 @@ func softmaxAVX512(x []float32) {
 	sum := expShiftAVX512(&x[0], len(x), mx)
 	scaleAVX512(&x[0], len(x), 1/sum)
 }
+
+// softcapAVX512 is softcapGo with the exponentials of tanh in the vector
+// expf of softmaxAVX512, 256 elements at a time.
+func softcapAVX512(x []float32, c float32) {
+	var y, e [256]float32
+	for off := 0; off < len(x); off += len(e) {
+		blk := x[off:min(off+len(e), len(x))]
+		for i, v := range blk {
+			y[i] = v / c
+			e[i] = -2 * math.Float32frombits(math.Float32bits(y[i])&^(1<<31)) // −2|y|
+		}
+		expShiftAVX512(&e[0], len(blk), 0)
+		for i := range blk {
+			blk[i] = tanhFromExp(y[i], e[i]) * c
+		}
+	}
+}

@@ -38,3 +38,28 @@ func axpyGo(alpha float32, x, y []float32) {
 		y[i] += alpha * v
 	}
 }
+
+// Softcap replaces every x by c·tanh(x/c) (Gemma 2's soft-capping of
+// attention scores and logits), within about 2e-7·c of the float64 value.
+func Softcap(x []float32, c float32) { bestKernels().softcap(x, c) }
+
+func softcapGo(x []float32, c float32) {
+	for i, v := range x {
+		x[i] = float32(math.Tanh(float64(v/c))) * c
+	}
+}
+
+// tanhFromExp returns tanh(y) given e = exp(−2|y|): sign(y)·(1−e)/(1+e),
+// with the odd series y − y³/3 + 2y⁵/15 − 17y⁷/315 where 1−e would cancel
+// (|y| < 0.05: the next term is below 1e-10·|y|).
+func tanhFromExp(y, e float32) float32 {
+	if y < 0.05 && y > -0.05 {
+		y2 := y * y
+		return y * (1 - y2*(1.0/3-y2*(2.0/15-y2*(17.0/315))))
+	}
+	t := (1 - e) / (1 + e)
+	if y < 0 {
+		return -t
+	}
+	return t
+}

@@ -82,3 +82,26 @@ func TestDotAxpyKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftcap compares every implementation with float64 tanh over a
+// range of magnitudes (and ±Inf), to 3e-7·c absolute.
+func TestSoftcap(t *testing.T) {
+	const c = 30
+	var x []float32
+	for _, v := range []float64{0, 1e-6, 1e-3, 0.3, 1.4, 1.6, 7, 29, 30, 45, 100, 1e4, math.Inf(1)} {
+		x = append(x, float32(v), float32(-v))
+	}
+	for i := 0; i < 1000; i++ {
+		x = append(x, float32(i-500)*0.173)
+	}
+	for _, ks := range allKernels() {
+		got := append([]float32(nil), x...)
+		ks.softcap(got, c)
+		for i, v := range x {
+			want := c * math.Tanh(float64(v)/c)
+			if d := math.Abs(float64(got[i]) - want); !(d <= 3e-7*c) {
+				t.Errorf("%s: softcap(%g) = %.9g, want %.9g", ks.name, v, got[i], want)
+			}
+		}
+	}
+}
