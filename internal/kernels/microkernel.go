@@ -42,7 +42,7 @@ type kernelSet struct {
 	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
 	softmax   func(x []float32)
 	softcap   func(x []float32, c float32) // x = c·tanh(x/c)
-	directF32 bool // kernel may read unaligned f32 weight bytes
+	directF32 bool                         // kernel may read unaligned f32 weight bytes
 }
 
 // goKernels is the portable implementation, used where no assembly applies.
