@@ -172,7 +172,13 @@ func (m *Decoder) HeadOutput(layer, head int, dst, z []float32) {
 	dh := m.Dims.HeadDim
 	if o.Transposed {
 		// Storage row c is column c of W_O: accumulate z[j]·W_O[:, h·dh+j].
-		col := make([]float32, o.Rows)
+		var stack [2048]float32
+		var col []float32
+		if o.Rows <= len(stack) {
+			col = stack[:o.Rows]
+		} else {
+			col = make([]float32, o.Rows)
+		}
 		clear(dst[:o.Rows])
 		n := o.Rows * o.DType.Size()
 		for j := 0; j < dh; j++ {

@@ -25,8 +25,9 @@ import (
 const diffIDs = "1,403,407,261,378,425,318,271,440,263,282,316"
 
 // writeScaled writes a copy of the checkpoint src into dst with every
-// q_proj and k_proj weight multiplied by s, which scales the attention
-// logits by s² and so moves first_attn: a stand-in for training progress.
+// q_proj and k_proj weight (GPT-NeoX: the fused query_key_value) multiplied
+// by s, which scales the attention logits by s² and so moves first_attn: a
+// stand-in for training progress.
 func writeScaled(t *testing.T, src, dst string, s float32) {
 	t.Helper()
 	ts, err := loader.OpenSafetensors(filepath.Join(src, "model.safetensors"))
@@ -41,7 +42,7 @@ func writeScaled(t *testing.T, src, dst string, s float32) {
 		if tn.DType != loader.F32 {
 			t.Fatalf("%s: %s is %v, want F32", src, name, tn.DType)
 		}
-		if strings.HasSuffix(name, "q_proj.weight") || strings.HasSuffix(name, "k_proj.weight") {
+		if strings.HasSuffix(name, "q_proj.weight") || strings.HasSuffix(name, "k_proj.weight") || strings.HasSuffix(name, "query_key_value.weight") {
 			for i := 0; i < len(data); i += 4 {
 				v := math.Float32frombits(binary.LittleEndian.Uint32(data[i:]))
 				binary.LittleEndian.PutUint32(data[i:], math.Float32bits(v*s))
@@ -56,7 +57,9 @@ func writeScaled(t *testing.T, src, dst string, s float32) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"config.json", "tokenizer.json"} {
-		copyFile(t, filepath.Join(src, f), filepath.Join(dst, f))
+		if _, err := os.Stat(filepath.Join(src, f)); err == nil {
+			copyFile(t, filepath.Join(src, f), filepath.Join(dst, f))
+		}
 	}
 }
 

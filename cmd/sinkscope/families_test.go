@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
-	"github.com/sinkscope/sinkscope/loader"
 )
 
 // newFamilies are the fixtures of the families beyond Llama and OLMo.
@@ -180,50 +178,30 @@ func TestDiffPythiaRevisions(t *testing.T) {
 	}
 	for i, want := range []string{"step0", "step1", "step512", "step143000"} {
 		r := rows[i*heads]
-		if r["revision"] != want || num(t, r, "step") != float64(sum256Step(want)) {
+		if r["revision"] != want || num(t, r, "step") != float64(stepOf(want)) {
 			t.Errorf("checkpoint %d: revision %v step %v, want %s", i, r["revision"], r["step"], want)
 		}
 	}
 }
 
-// sum256Step reads the number after "step".
-func sum256Step(rev string) int {
+// stepOf reads the number after "step" in a Pythia revision name.
+func stepOf(rev string) int {
 	var n int
 	fmt.Sscanf(rev, "step%d", &n)
 	return n
 }
 
-// writeScaledQKV copies the checkpoint src into dst with every fused
-// query_key_value weight multiplied by s, so that each copy is a different
-// model, and with its files linked into the cache's blobs like
+// writeScaledQKV writes writeScaled's copy of src into the snapshot dst of
+// a Hugging Face cache, its files linked into the cache's blobs as
 // huggingface_hub does.
 func writeScaledQKV(t *testing.T, src, dst string, s float32) {
 	t.Helper()
-	ts, err := loader.OpenSafetensors(filepath.Join(src, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	var out []loader.WriteTensor
-	for _, name := range ts.Names() {
-		tn, _ := ts.Get(name)
-		data := append([]byte(nil), tn.Bytes()...)
-		if strings.HasSuffix(name, "query_key_value.weight") {
-			for i := 0; i < len(data); i += 4 {
-				v := math.Float32frombits(binary.LittleEndian.Uint32(data[i:]))
-				binary.LittleEndian.PutUint32(data[i:], math.Float32bits(v*s))
-			}
-		}
-		out = append(out, loader.WriteTensor{Name: name, DType: tn.DType, Shape: tn.Shape, Data: data})
-	}
+	tmp := t.TempDir()
+	writeScaled(t, src, tmp, s)
 	blobs := filepath.Join(filepath.Dir(filepath.Dir(dst)), "blobs")
 	os.MkdirAll(blobs, 0o755)
-	tmp := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := loader.WriteSafetensors(tmp, out, map[string]string{"format": "pt"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct{ name, from string }{{"model.safetensors", tmp}, {"config.json", filepath.Join(src, "config.json")}} {
-		b, err := os.ReadFile(f.from)
+	for _, f := range []string{"model.safetensors", "config.json"} {
+		b, err := os.ReadFile(filepath.Join(tmp, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +210,7 @@ func writeScaledQKV(t *testing.T, src, dst string, s float32) {
 		if err := os.WriteFile(filepath.Join(blobs, blob), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(dst, f.name)); err != nil {
+		if err := os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(dst, f)); err != nil {
 			t.Fatal(err)
 		}
 	}
