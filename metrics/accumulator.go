@@ -53,7 +53,8 @@ type headAcc struct {
 	first                                    Welford
 	firstQueries                             int // queries that counted toward first, over all sequences
 	dlogit, valFirst, valRest, out, row, col float64
-	nDlogit, nVal, nOut, nEnt                int
+	prev                                     float64
+	nDlogit, nVal, nOut, nEnt, nPrev         int
 	mass                                     []float64 // [longest T] Σ over sequences of attn_mass[k]
 	massN                                    []int     // [longest T] sequences contributing to mass[k]
 }
@@ -85,6 +86,7 @@ type stage struct {
 
 type headStage struct {
 	first, dlogit, valFirst, valRest, out, row, col float64
+	prev                                            float64
 	nFirst                                          int // queries first counts (fewer on a sliding-window layer)
 	seenPattern, seenScores, seenV, seenZ           bool
 	mass                                            []float64 // [T]
@@ -263,6 +265,7 @@ func (a *Accumulator) onPattern(l int, t hooks.Tensor, s Sequence) {
 		w := model.LayerWindow(a.m, l)
 		hs.first, hs.nFirst = firstAttn(m, T, s, w)
 		attnMass(hs.mass, m, T, s, w)
+		hs.prev = prevAttn(m, T, s)
 		hs.row = rowEntropy(m, T, s)
 		hs.col = colEntropy(m, T, s, a.st.col)
 		hs.seenPattern = true
@@ -389,6 +392,10 @@ func (a *Accumulator) commit(loss float64, dloss []float64) {
 					acc.mass[k] += m
 					acc.massN[k]++
 				}
+			}
+			if !math.IsNaN(st.prev) {
+				acc.prev += st.prev
+				acc.nPrev++
 			}
 			if !math.IsNaN(st.row) && !math.IsNaN(st.col) {
 				acc.row += st.row

@@ -59,6 +59,24 @@ func visibleEnd(k, T, w int) int {
 	return T
 }
 
+// prevAttn is the mean over counted queries i ≥ 1 of A[i,i−1], the
+// attention on the previous token (high for a previous-token head, and for
+// the Bigram-Backcopy head at trigger queries).
+func prevAttn(a []float32, T int, s Sequence) float64 {
+	var sum float64
+	n := 0
+	for i := 1; i < T; i++ {
+		if s.query(i) {
+			sum += float64(a[i*T+i-1])
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
 // dlogitFirst is the mean over counted queries i ≥ 1 of
 // S[i,0] − mean_{j≤i} S[i,j], the first key's logit lead over the causal keys.
 func dlogitFirst(sc []float32, T int, s Sequence) float64 {

@@ -76,6 +76,7 @@ type HeadResult struct {
 	// Sinks are the two keys with the largest AttnMass (-1 when absent).
 	Sinks [2]int
 
+	PrevAttn       float64 // mean over counted queries i ≥ 1 of A[i,i−1], the attention on the previous token
 	DLogitFirst    float64 // mean over counted queries i ≥ 1 of S[i,0] − mean_{j≤i} S[i,j]
 	ValueNormFirst float64 // ‖W_O^(h) v_0‖
 	ValueNormRest  float64 // median over positions k ≥ 1 of ‖W_O^(h) v_k‖
@@ -166,6 +167,7 @@ func (a *Accumulator) Result() DomainResult {
 			FirstAttnStd:     acc.first.Std(),
 			FirstAttnQueries: acc.firstQueries,
 			AttnMass:         make([]float64, len(acc.mass)),
+			PrevAttn:         ratio(acc.prev, acc.nPrev),
 			DLogitFirst:      ratio(acc.dlogit, acc.nDlogit),
 			ValueNormFirst:   ratio(acc.valFirst, acc.nVal),
 			ValueNormRest:    ratio(acc.valRest, acc.nVal),

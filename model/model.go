@@ -77,3 +77,45 @@ type Describer interface {
 type MatrixCounter interface {
 	MatrixElements() int64
 }
+
+// TokenNamer is a Model that knows its own vocabulary without a tokenizer,
+// such as the Bigram-Backcopy toy, whose tokens are the task's characters.
+type TokenNamer interface {
+	// Token returns how to print token id.
+	Token(id int) string
+	// BOS returns the token every sequence starts with, if there is one.
+	BOS() (id int, ok bool)
+}
+
+// Domain is a named set of input sequences that a model brings with it.
+// Each calls fn with every sequence in order: its token ids and the query
+// positions that count (nil: all). fn must not keep either slice.
+type Domain struct {
+	Name string // e.g. "trigger"
+	Note string // what the domain selects, for reports
+	Len  int    // number of sequences
+	Each func(fn func(ids []int, queries []bool) error) error
+}
+
+// Domainer is a Model with default input domains of its own, used when the
+// user gives none: the Bigram-Backcopy toy splits generated sequences into
+// trigger and non-trigger queries.
+type Domainer interface {
+	// Domains returns the default domains with n sequences each, drawn
+	// from seed; the same n and seed give the same sequences.
+	Domains(n int, seed uint64) []Domain
+}
+
+// Stream is the state of incremental decoding: a KV cache.
+type Stream interface {
+	// Extend runs tokens after those already seen and returns their
+	// logits, [len(tokens)][Vocab] flattened row-major.
+	Extend(tokens []int) ([]float32, error)
+}
+
+// Incremental is a Model that can decode incrementally, each new token
+// costing one position rather than a pass over the whole sequence.
+type Incremental interface {
+	// Start returns an empty decoding state.
+	Start() Stream
+}

@@ -1,6 +1,10 @@
 package transformer
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sinkscope/sinkscope/model"
+)
 
 // State holds the keys and values of the tokens a Decoder has already seen,
 // so that Extend computes only the new positions (a KV cache).
@@ -20,6 +24,18 @@ func (s *State) truncate(n int) {
 		s.k[l], s.v[l] = s.k[l][:min(n, len(s.k[l]))], s.v[l][:min(n, len(s.v[l]))]
 	}
 }
+
+// Start returns an empty KV cache as a model.Stream, so that a Decoder is a
+// model.Incremental.
+func (m *Decoder) Start() model.Stream { return stream{m, m.NewState()} }
+
+// stream is a State bound to its Decoder.
+type stream struct {
+	m *Decoder
+	s *State
+}
+
+func (s stream) Extend(tokens []int) ([]float32, error) { return s.m.Extend(s.s, tokens) }
 
 // NewState returns an empty State for Extend.
 func (m *Decoder) NewState() *State {

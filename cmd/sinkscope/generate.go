@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/sinkscope/sinkscope"
+	"github.com/sinkscope/sinkscope/model"
 	"github.com/sinkscope/sinkscope/tokenizer"
-	"github.com/sinkscope/sinkscope/transformer"
 	"github.com/spf13/cobra"
 )
 
@@ -49,13 +49,10 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 			eos := ckpt.Config.EOSTokenID
 			// With a KV cache each step computes only the new token; otherwise
 			// the whole sequence is run again.
-			inc, cached := m.(interface {
-				NewState() *transformer.State
-				Extend(*transformer.State, []int) ([]float32, error)
-			})
-			var st *transformer.State
+			inc, cached := m.(model.Incremental)
+			var st model.Stream
 			if cached {
-				st = inc.NewState()
+				st = inc.Start()
 			}
 			pending := ids
 			for range n {
@@ -65,7 +62,7 @@ the model's max_position_embeddings. --text "" with --bos auto continues from th
 				}
 				var logits []float32
 				if cached {
-					logits, err = inc.Extend(st, pending)
+					logits, err = st.Extend(pending)
 				} else {
 					logits, err = m.Forward(ids, nil)
 				}
