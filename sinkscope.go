@@ -23,16 +23,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sinkscope/sinkscope/bbtoy"
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/model"
 )
 
-// Open reads the checkpoint named by arg (a directory, or org/name[@revision]
-// in the Hugging Face cache) and builds its model. threads bounds the
+// Builtin names the Bigram-Backcopy checkpoint embedded in the binary, for
+// Open.
+const Builtin = "builtin:bbtoy"
+
+// Open reads the checkpoint named by arg (a directory, org/name[@revision]
+// in the Hugging Face cache, or Builtin) and builds its model. threads bounds the
 // goroutines of the forward pass (0: one per CPU). The checkpoint must stay
 // open while the model is used; close it when done.
 func Open(arg string, threads int) (model.Model, *loader.Checkpoint, error) {
-	ck, err := loader.Open(arg)
+	ck, err := OpenCheckpoint(arg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,6 +47,18 @@ func Open(arg string, threads int) (model.Model, *loader.Checkpoint, error) {
 		return nil, nil, err
 	}
 	return m, ck, nil
+}
+
+// OpenCheckpoint is loader.Open that also knows Builtin.
+func OpenCheckpoint(arg string) (*loader.Checkpoint, error) {
+	if arg != Builtin {
+		return loader.Open(arg)
+	}
+	ck, err := loader.OpenFS(bbtoy.Builtin(), ".")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Builtin, err)
+	}
+	return ck, nil
 }
 
 // New builds the model of an open checkpoint, by config.json's

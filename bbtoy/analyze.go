@@ -2,9 +2,9 @@ package bbtoy
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/metrics"
 )
 
 // Domains of BB queries: grouped by the input token at the query position.
@@ -13,33 +13,13 @@ const (
 	DomainNonTrigger = "non-trigger"
 )
 
-// Classification thresholds on first_attn (sinkscope's defaults, DESIGN §5).
-const (
-	DormantAt   = 0.8 // dormant when mean attention to BOS ≥ DormantAt
-	ActiveBelow = 0.5 // active when < ActiveBelow; mixed in between
-)
-
-// Classify names a head's behaviour on a domain from its mean attention to BOS.
-func Classify(firstAttn float64) string {
-	switch {
-	case firstAttn >= DormantAt:
-		return "dormant"
-	case firstAttn < ActiveBelow:
-		return "active"
-	}
-	return "mixed"
-}
-
-// HeadRow is one head's behaviour on one query domain.
+// HeadRow is one head's behaviour on one query domain: the statistics of
+// package metrics, under the names `sinkscope heads` prints them (first_attn
+// is HeadResult.FirstAttn, n_queries HeadResult.FirstAttnQueries, and so on).
 type HeadRow struct {
-	Layer, Head   int
-	Domain        string  // DomainTrigger or DomainNonTrigger
-	Queries       int     // query positions measured (position 0 excluded)
-	FirstAttn     float64 // mean A[i,0]
-	PrevAttn      float64 // mean A[i,i−1]
-	ValueNormBOS  float64 // ‖W_O^(h) v_0‖
-	ValueNormRest float64 // median ‖W_O^(h) v_i‖ over positions i ≥ 1
-	Class         string  // dormant, active or mixed
+	Domain string // DomainTrigger or DomainNonTrigger
+	metrics.HeadResult
+	Class metrics.Class // metrics.DefaultClassifier's class of FirstAttn
 }
 
 // AblationRow is the model's risks with one component removed.
@@ -58,141 +38,78 @@ type Analysis struct {
 	Seqs      int
 }
 
-// Analyze runs m on n generated sequences (PCG(seed, 27)) through its
-// model.Model interface with hooks: per head, attention to BOS and to the
-// previous token on trigger and non-trigger queries and the value norms;
-// then the risks with each layer's attention (hook_attn_out) or MLP
-// (hook_mlp_out) zeroed (PAPER §1.7).
+// Analyze measures m on its own domains, m.Domains(n, seed): each domain, in
+// the order Domains returns them, goes through a metrics.Accumulator, the
+// reducer of `sinkscope heads`, so that the head table holds the same numbers
+// bit for bit. Layers without attention have no rows.
+//
+// The component ablations run on the same n sequences, which have the
+// task's length T: the targets are ids[1:], so T−1 positions are predicted
+// (the training loss and the dynamics log, whose sequences have T+1 tokens,
+// predict T). Each row holds the risks with nothing removed ("full"), or with
+// one layer's attention (hook_attn_out) or MLP (hook_mlp_out) output zeroed
+// (PAPER §1.7).
 func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("bbtoy: analyze: %d sequences, want ≥ 1", n)
 	}
-	task := m.task
-	T := task.SeqLen()
-	rng := rand.New(rand.NewPCG(seed, 27))
-	seqs := make([][]int, n)
-	for i := range seqs {
-		seqs[i] = make([]int, T+1)
-		task.Sample(rng, seqs[i])
-	}
-	c := m.cfg
-	H, dh, d := c.Heads, c.HeadDim(), c.D
-	type acc struct {
-		first, prev float64
-		n           int
-		vRest       []float64
-		vBOS        float64
-	}
-	accs := map[[3]int]*acc{} // layer, head, trigger(0/1)
-	get := func(l, h, tr int) *acc {
-		k := [3]int{l, h, tr}
-		if accs[k] == nil {
-			accs[k] = &acc{}
-		}
-		return accs[k]
-	}
-	var full riskSums
-	out := make([]float32, d)
-	for _, s := range seqs {
-		in := s[:T]
-		var hs hooks.Set
-		cache := hooks.Cache{}
-		var pts []hooks.Point
-		for l := 0; l < c.Layers; l++ {
-			if c.hasAttn(l) {
-				pts = append(pts, hooks.At(l, hooks.Pattern), hooks.At(l, hooks.AttnV))
-			}
-		}
-		cache.Capture(&hs, pts...)
-		logits, err := m.Forward(in, &hs)
+	doms := m.Domains(n, seed)
+	cl := metrics.DefaultClassifier()
+	an := &Analysis{Seqs: n}
+	for _, d := range doms {
+		acc, err := metrics.NewAccumulator(m, metrics.Options{})
 		if err != nil {
 			return nil, err
 		}
-		full.add(riskOf(task, in, s[1:], logits))
-		for l := 0; l < c.Layers; l++ {
-			if !c.hasAttn(l) {
-				continue
-			}
-			pat, v := cache[hooks.At(l, hooks.Pattern)].Data, cache[hooks.At(l, hooks.AttnV)].Data
-			for h := 0; h < H; h++ {
-				for i := 1; i < T; i++ {
-					tr := 0
-					if task.IsTrigger(in[i]) {
-						tr = 1
-					}
-					a := get(l, h, tr)
-					a.first += float64(pat[h*T*T+i*T])
-					a.prev += float64(pat[h*T*T+i*T+i-1])
-					a.n++
-				}
-				for i := 0; i < T; i++ {
-					m.HeadOutput(l, h, out, v[i*d+h*dh:i*d+(h+1)*dh])
-					if i == 0 {
-						get(l, h, 0).vBOS += norm(out)
-					} else {
-						a := get(l, h, 0)
-						a.vRest = append(a.vRest, norm(out))
-					}
-				}
+		err = d.Each(func(ids []int, q []bool) error { return acc.Add(metrics.Sequence{IDs: ids, Queries: q}) })
+		if err != nil {
+			return nil, fmt.Errorf("bbtoy: analyze: domain %s: %w", d.Name, err)
+		}
+		res := acc.Result()
+		for _, r := range res.HeadRes {
+			if m.cfg.hasAttn(r.Layer) {
+				an.Heads = append(an.Heads, HeadRow{Domain: d.Name, HeadResult: r, Class: cl.Class(r.FirstAttn)})
 			}
 		}
 	}
-	an := &Analysis{Seqs: n}
-	for l := 0; l < c.Layers; l++ {
-		if !c.hasAttn(l) {
-			continue
+
+	type ablation struct {
+		name string
+		hs   hooks.Set
+		sum  riskSums
+	}
+	abl := []*ablation{{name: "full"}}
+	for l := 0; l < m.cfg.Layers; l++ {
+		if m.cfg.hasAttn(l) {
+			a := &ablation{name: fmt.Sprintf("no-attn L%d", l)}
+			a.hs.Add(hooks.ZeroAttention(l))
+			abl = append(abl, a)
 		}
-		for h := 0; h < H; h++ {
-			vb := get(l, h, 0).vBOS / float64(n)
-			vr := median(get(l, h, 0).vRest)
-			for _, dom := range []struct {
-				name string
-				tr   int
-			}{{DomainNonTrigger, 0}, {DomainTrigger, 1}} {
-				a := get(l, h, dom.tr)
-				row := HeadRow{Layer: l, Head: h, Domain: dom.name, Queries: a.n, ValueNormBOS: vb, ValueNormRest: vr}
-				if a.n > 0 {
-					row.FirstAttn, row.PrevAttn = a.first/float64(a.n), a.prev/float64(a.n)
-					row.Class = Classify(row.FirstAttn)
-				}
-				an.Heads = append(an.Heads, row)
-			}
+		if m.cfg.hasMLP(l) {
+			a := &ablation{name: fmt.Sprintf("no-mlp L%d", l)}
+			a.hs.Add(hooks.ZeroMLP(l))
+			abl = append(abl, a)
 		}
 	}
-	abl := func(name string, p hooks.Point, f hooks.Func) error {
-		var sum riskSums
-		for _, s := range seqs {
-			var hs hooks.Set
-			if f != nil {
-				hs.Add(p, f)
-			}
-			logits, err := m.Forward(s[:T], &hs)
+	// Every domain draws the same sequences; the masks do not matter here.
+	err := doms[0].Each(func(ids []int, _ []bool) error {
+		T := len(ids)
+		for _, a := range abl {
+			logits, err := m.Forward(ids, &a.hs)
 			if err != nil {
 				return err
 			}
-			sum.add(riskOf(task, s[:T], s[1:], logits))
+			a.sum.add(riskOf(m.task, ids[:T-1], ids[1:], logits))
 		}
-		r := sum.record()
-		an.Ablations = append(an.Ablations, AblationRow{Name: name, BackcopyRisk: r.BackcopyRisk, BigramRisk: r.BigramRisk,
-			BigramExcess: r.BigramExcess, Loss: r.Loss})
 		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bbtoy: analyze: %w", err)
 	}
-	r := full.record()
-	an.Ablations = append(an.Ablations, AblationRow{Name: "full", BackcopyRisk: r.BackcopyRisk, BigramRisk: r.BigramRisk,
-		BigramExcess: r.BigramExcess, Loss: r.Loss})
-	for l := 0; l < c.Layers; l++ {
-		if c.hasAttn(l) {
-			p, f := hooks.ZeroAttention(l)
-			if err := abl(fmt.Sprintf("no-attn L%d", l), p, f); err != nil {
-				return nil, err
-			}
-		}
-		if c.hasMLP(l) {
-			p, f := hooks.ZeroMLP(l)
-			if err := abl(fmt.Sprintf("no-mlp L%d", l), p, f); err != nil {
-				return nil, err
-			}
-		}
+	for _, a := range abl {
+		r := a.sum.record()
+		an.Ablations = append(an.Ablations, AblationRow{Name: a.name, BackcopyRisk: r.BackcopyRisk, BigramRisk: r.BigramRisk,
+			BigramExcess: r.BigramExcess, Loss: r.Loss})
 	}
 	return an, nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/metrics"
 )
 
 // TestBuiltin: the embedded checkpoint loads through the loader and shows the
@@ -31,19 +32,19 @@ func TestBuiltin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range an.Heads {
-		t.Logf("%s: first_attn %.4f prev_attn %.4f value_norm_first %.3f rest %.3f %s", h.Domain, h.FirstAttn, h.PrevAttn, h.ValueNormBOS, h.ValueNormRest, h.Class)
+		t.Logf("%s: first_attn %.5f prev_attn %.4f value_norm_first %.3f rest %.3f n_queries %d %s", h.Domain, h.FirstAttn, h.PrevAttn, h.ValueNormFirst, h.ValueNormRest, h.FirstAttnQueries, h.Class)
 		switch h.Domain {
 		case DomainNonTrigger:
-			if h.Class != "dormant" || h.FirstAttn < 0.8 {
+			if h.Class != metrics.Dormant || h.FirstAttn < 0.8 {
 				t.Errorf("non-trigger: first_attn %.3f (%s), want dormant (≥ 0.8)", h.FirstAttn, h.Class)
 			}
 		case DomainTrigger:
-			if h.Class != "active" || h.PrevAttn < 0.6 {
+			if h.Class != metrics.Active || h.PrevAttn < 0.6 {
 				t.Errorf("trigger: first_attn %.3f, prev_attn %.3f (%s), want active with prev_attn ≥ 0.6", h.FirstAttn, h.PrevAttn, h.Class)
 			}
 		}
-		if h.ValueNormBOS >= h.ValueNormRest {
-			t.Errorf("value norm of BOS %.3f ≥ median of the rest %.3f, want smaller (value-state drain)", h.ValueNormBOS, h.ValueNormRest)
+		if h.ValueNormFirst >= h.ValueNormRest {
+			t.Errorf("value norm of BOS %.3f ≥ median of the rest %.3f, want smaller (value-state drain)", h.ValueNormFirst, h.ValueNormRest)
 		}
 	}
 	abl := map[string]AblationRow{}

@@ -17,8 +17,10 @@
 //     Face checkpoint (config.json architectures ["BigramBackcopyTransformer"]);
 //   - [Trainer]: training with AdamW or SGD, a dynamics log and checkpoints;
 //   - [Builtin]: a small embedded checkpoint trained by this package;
-//   - [Analyze] and [Reproduce]: the paper's head table, component ablations
-//     and its three experiments (sink, ReLU attention, Adam vs SGD).
+//   - [Analyze]: the head table, package metrics' statistics on the trigger
+//     and non-trigger query domains, and the component ablations;
+//   - [Reproduce]: the paper's three experiments (sink, ReLU attention, Adam
+//     vs SGD) against its numbers.
 //
 // The command line is "sinkscope bbtoy train|analyze|reproduce".
 //

@@ -27,9 +27,7 @@ func (m *Model) Domains(n int, seed uint64) []model.Domain {
 			q := make([]bool, task.SeqLen())
 			for range n {
 				task.Sample(rng, ids)
-				for i, id := range ids {
-					q[i] = task.IsTrigger(id) == trigger && id != task.BOS()
-				}
+				queryMask(task, ids, trigger, q)
 				if err := fn(ids, q); err != nil {
 					return err
 				}
@@ -40,5 +38,14 @@ func (m *Model) Domains(n int, seed uint64) []model.Domain {
 	return []model.Domain{
 		{Name: DomainTrigger, Note: "queries at trigger tokens", Len: n, Each: each(true)},
 		{Name: DomainNonTrigger, Note: "queries at non-trigger tokens", Len: n, Each: each(false)},
+	}
+}
+
+// queryMask sets q[i] for the queries of ids in the trigger domain (trigger
+// set) or the non-trigger domain: by the type of the input token at i, BOS
+// in neither.
+func queryMask(task *Task, ids []int, trigger bool, q []bool) {
+	for i, id := range ids {
+		q[i] = task.IsTrigger(id) == trigger && id != task.BOS()
 	}
 }

@@ -2,12 +2,20 @@ package bbtoy
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/stats"
+	"github.com/sinkscope/sinkscope/metrics"
+	"github.com/sinkscope/sinkscope/model"
 )
 
 // Record is one line of the dynamics log: the model measured on a fixed
@@ -23,19 +31,62 @@ type Record struct {
 	Seconds      float64       `json:"train_seconds,omitempty"` // training wall time so far (evaluation excluded)
 }
 
-// LayerRecord holds one layer's sink measurements, averaged over heads.
+// LayerRecord holds one layer's sink measurements on the evaluation batch,
+// in two sets.
+//
+// The first set are sinkscope's own statistics, computed by package metrics
+// exactly as `sinkscope heads` computes its columns of the same names, on
+// the batch split into the trigger and non-trigger query domains of
+// [Model.Domains], and averaged over the layer's heads. Per-query statistics
+// are means over the sequences of each sequence's mean over its counted
+// queries i ≥ 1; the key statistics (value and residual norms) use every
+// position and are taken from the non-trigger domain.
+//
+// The second set are the paper's numbers with the paper's pooling (PAPER
+// §1.7), which its tables and Figure 4(b) use; they are what the
+// reproduction compares with the paper.
+//
+// Layers without attention have NaN attention statistics (written as 0 in
+// the dynamics log, which cannot hold NaN).
 type LayerRecord struct {
-	AttnBOS         float64 `json:"attn_bos"`          // mean A[i,0] over non-trigger queries i ≥ 1
-	AttnBOSTrigger  float64 `json:"attn_bos_trigger"`  // mean A[i,0] over trigger queries
-	AttnPrevTrigger float64 `json:"attn_prev_trigger"` // mean A[i,i−1] over trigger queries
-	ValueNormBOS    float64 `json:"value_norm_bos"`    // ‖W_O v_BOS‖ (all heads' output if attending only to BOS)
-	ValueNormRest   float64 `json:"value_norm_rest"`   // median ‖W_O v_i‖ over positions i ≥ 1
-	DlogitMean      float64 `json:"dlogit_mean"`       // Δlogit_BOS averaged per non-trigger token type, mean over types
-	DlogitQ10       float64 `json:"dlogit_q10"`        // 10% quantile over non-trigger token types
-	DlogitQ90       float64 `json:"dlogit_q90"`        // 90% quantile over non-trigger token types
-	DlogitTrigger   float64 `json:"dlogit_trigger"`    // mean over trigger token types
-	ResBOS          float64 `json:"res_bos"`           // ‖resid_post at position 0‖
-	ResRestMedian   float64 `json:"res_rest_median"`   // median ‖resid_post‖ over positions ≥ 1
+	FirstAttn        float64 `json:"first_attn"`         // first_attn, non-trigger queries
+	FirstAttnTrigger float64 `json:"first_attn_trigger"` // first_attn, trigger queries
+	PrevAttnTrigger  float64 `json:"prev_attn_trigger"`  // prev_attn, trigger queries
+	DLogitFirst      float64 `json:"dlogit_first"`       // dlogit_first, non-trigger queries
+	ValueNormFirst   float64 `json:"value_norm_first"`   // ‖W_O^(h) v_0‖
+	ValueNormRest    float64 `json:"value_norm_rest"`    // median over positions k ≥ 1 of ‖W_O^(h) v_k‖
+	ResidNormFirst   float64 `json:"resid_norm_first"`   // ‖resid_post at position 0‖
+	ResidNormRest    float64 `json:"resid_norm_rest"`    // median over positions k ≥ 1 of ‖resid_post‖
+
+	// AttnBOSPaper is "Attn_BOS": the mean of A[i,0] over every non-trigger
+	// query position of the batch, pooled, query 0 (BOS, which sees only
+	// itself) included.
+	AttnBOSPaper float64 `json:"attn_bos_paper"`
+	// ValueNormBOSFullWO is "‖W_O v_BOS‖" with the full output projection:
+	// the norm of Σ_h W_O^(h) v_0^(h), what the layer's attention would write
+	// if every head attended only to BOS. Position 0 holds BOS in every
+	// sequence, so this is the paper's value for any one sequence.
+	ValueNormBOSFullWO float64 `json:"value_norm_bos_full_wo"`
+	// Δlogit_BOS of query i ≥ 2 is S[i,0] − mean_{1≤j≤i−1} S[i,j] (scaled
+	// scores), averaged over the heads. It is averaged per input token type
+	// over the batch; DLogitPaperMean is the mean over the non-trigger types
+	// present, DLogitPaperQ10 and DLogitPaperQ90 their 10% and 90% quantiles
+	// (numpy's interpolation), DLogitPaperTrigger the mean over the trigger
+	// types.
+	DLogitPaperMean    float64 `json:"dlogit_paper_mean"`
+	DLogitPaperQ10     float64 `json:"dlogit_paper_q10"`
+	DLogitPaperQ90     float64 `json:"dlogit_paper_q90"`
+	DLogitPaperTrigger float64 `json:"dlogit_paper_trigger"`
+	// ResBOSPaper is "‖Res_BOS‖": ‖resid_post at position 0‖ of the batch's
+	// first sequence, as it is (the same in every sequence).
+	ResBOSPaper float64 `json:"res_bos_paper"`
+}
+
+// floats lists every field of l.
+func (l *LayerRecord) floats() []*float64 {
+	return []*float64{&l.FirstAttn, &l.FirstAttnTrigger, &l.PrevAttnTrigger, &l.DLogitFirst, &l.ValueNormFirst,
+		&l.ValueNormRest, &l.ResidNormFirst, &l.ResidNormRest, &l.AttnBOSPaper, &l.ValueNormBOSFullWO,
+		&l.DLogitPaperMean, &l.DLogitPaperQ10, &l.DLogitPaperQ90, &l.DLogitPaperTrigger, &l.ResBOSPaper}
 }
 
 // Evaluator measures models on a fixed batch of BB sequences.
@@ -45,8 +96,11 @@ type Evaluator struct {
 	threads int
 }
 
-// NewEvaluator draws n evaluation sequences from PCG(seed, 27) (the paper
-// uses numpy's default_rng([42, 27]) with 512 sequences).
+// NewEvaluator draws n evaluation sequences of SeqLen+1 tokens from
+// PCG(seed, 27) (the paper uses numpy's default_rng([42, 27]) with 512
+// sequences): the model reads the first SeqLen and predicts the last SeqLen.
+// With threads > 1 (≤ 0: GOMAXPROCS) Measure reduces its two query domains
+// in parallel; the numbers do not depend on it.
 func NewEvaluator(task *Task, n int, seed uint64, threads int) *Evaluator {
 	rng := rand.New(rand.NewPCG(seed, 27))
 	e := &Evaluator{task: task, threads: threads}
@@ -59,12 +113,6 @@ func NewEvaluator(task *Task, n int, seed uint64, threads int) *Evaluator {
 		e.seqs = append(e.seqs, s)
 	}
 	return e
-}
-
-// seqStats are one sequence's sums, reduced in sequence order.
-type seqStats struct {
-	riskSums
-	layers []seqLayerStats
 }
 
 // riskSums are a sequence's summed losses and risks (PAPER §1.4).
@@ -83,7 +131,8 @@ func (r *riskSums) add(o riskSums) {
 }
 
 // riskOf sums, over positions, the cross-entropy of the targets tg and the
-// risks against the oracle for inputs in with logits [len(in)][vocab].
+// risks against the oracle for inputs in with logits [len(in)][vocab] (or
+// more rows, which are not read).
 func riskOf(task *Task, in, tg []int, logits []float32) riskSums {
 	var st riskSums
 	V := task.Vocab()
@@ -110,168 +159,241 @@ func riskOf(task *Task, in, tg []int, logits []float32) riskSums {
 	return st
 }
 
-type seqLayerStats struct {
-	attnBOS, attnBOSTrig, attnPrevTrig float64
-	nNon, nTrig                        int
-	dlSum                              []float64 // [vocab] Δlogit sums per query token type (i ≥ 2)
-	dlCnt                              []int     // [vocab]
-	vBOS                               float64
-	vRest                              []float64 // [T−1]
-	resBOS                             float64
-	resRest                            []float64 // [T−1]
-}
-
-// Measure evaluates m (whose task must be the evaluator's) on the batch.
-func (e *Evaluator) Measure(m *Model) Record {
-	c := m.cfg
+// Measure evaluates m (whose task must be the evaluator's) on the batch:
+// each query domain through its own metrics.Accumulator, fed the batch in
+// order, the two in parallel when the evaluator has more than one thread.
+// The risks and the paper's numbers are read from the forward passes of the
+// non-trigger accumulator. It fails when a pass does (a diverged model's
+// NaN activations, for one).
+func (e *Evaluator) Measure(m *Model) (Record, error) {
+	tp := newTap(m)
+	ps := newPaperSums(m)
 	T := e.task.SeqLen()
-	stats := make([]seqStats, len(e.seqs))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for w := 0; w < e.threads; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a := newActs[float32](c, T)
-			vo := make([]float32, T*c.D)
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(e.seqs) {
-					return
-				}
-				stats[i] = e.measureSeq(m, e.seqs[i], a, vo)
-			}
-		}()
-	}
-	wg.Wait()
-	return e.reduce(m, stats)
-}
-
-func (e *Evaluator) measureSeq(m *Model, seq []int, a *acts[float32], vo []float32) seqStats {
-	c, task := m.cfg, e.task
-	T, V, d, H := e.task.SeqLen(), c.Vocab, c.D, c.Heads
-	in, tg := seq[:T], seq[1:T+1]
-	m.net.forward(in, a, nil)
-	var st seqStats
-	st.riskSums = riskOf(task, in, tg, a.logits)
-	st.layers = make([]seqLayerStats, c.Layers)
-	for l := range st.layers {
-		la, ls := &a.layers[l], &st.layers[l]
-		ls.resBOS = norm(la.out[:d])
-		ls.resRest = make([]float64, T-1)
-		for t := 1; t < T; t++ {
-			ls.resRest[t-1] = norm(la.out[t*d : (t+1)*d])
-		}
-		if !c.hasAttn(l) {
-			continue
-		}
-		gemm(false, true, T, d, d, 1, la.v, d, m.net.w.layers[l].wo, d, 0, vo, d)
-		ls.vBOS = norm(vo[:d])
-		ls.vRest = make([]float64, T-1)
-		for t := 1; t < T; t++ {
-			ls.vRest[t-1] = norm(vo[t*d : (t+1)*d])
-		}
-		ls.dlSum, ls.dlCnt = make([]float64, V), make([]int, V)
-		for i := 1; i < T; i++ {
-			trig := task.IsTrigger(in[i])
-			var a0, prev, dl float64
-			for h := 0; h < H; h++ {
-				arow := la.a[h*T*T+i*T : h*T*T+(i+1)*T]
-				a0 += float64(arow[0])
-				prev += float64(arow[i-1])
-				if i >= 2 {
-					srow := la.s[h*T*T+i*T : h*T*T+i*T+i]
-					var mean float64
-					for _, v := range srow[1:i] {
-						mean += float64(v)
-					}
-					dl += float64(srow[0]) - mean/float64(i-1)
+	var non, trig metrics.DomainResult
+	var errNon, errTrig error
+	runNon := func() {
+		non, errNon = e.reduce(tp, false, func(s []int) error {
+			if tp.logits == nil { // the accumulator skipped s: no pass ran
+				if _, err := tp.Forward(s[:T], nil); err != nil {
+					return err
 				}
 			}
-			a0 /= float64(H)
-			prev /= float64(H)
-			if trig {
-				ls.attnBOSTrig += a0
-				ls.attnPrevTrig += prev
-				ls.nTrig++
-			} else {
-				ls.attnBOS += a0
-				ls.nNon++
-			}
-			if i >= 2 {
-				ls.dlSum[in[i]] += dl / float64(H)
-				ls.dlCnt[in[i]]++
-			}
-		}
+			ps.add(e.task, s, tp)
+			tp.logits = nil
+			return nil
+		})
 	}
-	return st
-}
-
-func (e *Evaluator) reduce(m *Model, stats []seqStats) Record {
-	c, V := m.cfg, m.cfg.Vocab
-	var sums riskSums
-	for _, st := range stats {
-		sums.add(st.riskSums)
+	runTrig := func() { trig, errTrig = e.reduce(m, true, nil) }
+	if e.threads > 1 {
+		var wg sync.WaitGroup
+		wg.Go(runTrig)
+		runNon()
+		wg.Wait()
+	} else {
+		runNon()
+		runTrig()
 	}
-	r := sums.record()
-	r.Layers = make([]LayerRecord, c.Layers)
+	if err := cmp.Or(errNon, errTrig); err != nil {
+		return Record{}, err
+	}
+	r := ps.risk.record()
+	r.Layers = make([]LayerRecord, m.cfg.Layers)
 	for l := range r.Layers {
-		lr := &r.Layers[l]
-		var resRest, vRest []float64
-		var nn, nt int
-		dlSum, dlCnt := make([]float64, V), make([]int, V)
-		for _, st := range stats {
-			ls := st.layers[l]
-			lr.ResBOS += ls.resBOS
-			resRest = append(resRest, ls.resRest...)
-			if !c.hasAttn(l) {
-				continue
-			}
-			lr.ValueNormBOS += ls.vBOS
-			vRest = append(vRest, ls.vRest...)
-			lr.AttnBOS += ls.attnBOS
-			lr.AttnBOSTrigger += ls.attnBOSTrig
-			lr.AttnPrevTrigger += ls.attnPrevTrig
-			nn += ls.nNon
-			nt += ls.nTrig
-			for v := range dlSum {
-				dlSum[v] += ls.dlSum[v]
-				dlCnt[v] += ls.dlCnt[v]
-			}
+		lr := ps.layer(e.task, l)
+		lr.FirstAttn = layerMean(&non, l, func(h *metrics.HeadResult) float64 { return h.FirstAttn })
+		lr.FirstAttnTrigger = layerMean(&trig, l, func(h *metrics.HeadResult) float64 { return h.FirstAttn })
+		lr.PrevAttnTrigger = layerMean(&trig, l, func(h *metrics.HeadResult) float64 { return h.PrevAttn })
+		lr.DLogitFirst = layerMean(&non, l, func(h *metrics.HeadResult) float64 { return h.DLogitFirst })
+		lr.ValueNormFirst = layerMean(&non, l, func(h *metrics.HeadResult) float64 { return h.ValueNormFirst })
+		lr.ValueNormRest = layerMean(&non, l, func(h *metrics.HeadResult) float64 { return h.ValueNormRest })
+		lr.ResidNormFirst, lr.ResidNormRest = non.Resid[l].ResidNormFirst, non.Resid[l].ResidNormRest
+		r.Layers[l] = lr
+	}
+	return r, nil
+}
+
+// reduce runs an accumulator of m over the batch in order, with the query
+// mask of the trigger or the non-trigger domain; after, when not nil, is
+// called with each sequence once the accumulator has taken it.
+func (e *Evaluator) reduce(m model.Model, trigger bool, after func(s []int) error) (metrics.DomainResult, error) {
+	acc, err := metrics.NewAccumulator(m, metrics.Options{})
+	if err != nil {
+		return metrics.DomainResult{}, err
+	}
+	T := e.task.SeqLen()
+	q := make([]bool, T)
+	for i, s := range e.seqs {
+		queryMask(e.task, s[:T], trigger, q)
+		err := acc.Add(metrics.Sequence{IDs: s[:T], Queries: q})
+		if err == nil && after != nil {
+			err = after(s)
 		}
-		n := float64(len(stats))
-		lr.ResBOS /= n
-		lr.ResRestMedian = median(resRest)
+		if err != nil {
+			return metrics.DomainResult{}, fmt.Errorf("bbtoy: evaluation sequence %d: %w", i, err)
+		}
+	}
+	return acc.Result(), nil
+}
+
+// layerMean is the mean over layer l's heads of one statistic.
+func layerMean(d *metrics.DomainResult, l int, f func(*metrics.HeadResult) float64) float64 {
+	xs := make([]float64, d.Heads)
+	for h := range xs {
+		xs[h] = f(d.Head(l, h))
+	}
+	return stat.Mean(xs, nil)
+}
+
+// tap is a Model seen through model.Model whose forward passes also capture
+// the tensors at points into cache and keep the logits: Measure hands it
+// to a metrics.Accumulator so that the paper's numbers come from the very
+// passes the accumulator reduces. It does not embed the Model, so that the
+// accumulator sees no capability (such as a logits buffer of its own) that
+// would bypass Forward.
+type tap struct {
+	m      *Model
+	points []hooks.Point
+	cache  hooks.Cache
+	logits []float32 // of the last pass; nil once read
+}
+
+func newTap(m *Model) *tap {
+	tp := &tap{m: m, cache: hooks.Cache{}}
+	for l := 0; l < m.cfg.Layers; l++ {
+		if m.cfg.hasAttn(l) {
+			tp.points = append(tp.points, hooks.At(l, hooks.AttnScores), hooks.At(l, hooks.Pattern), hooks.At(l, hooks.AttnV))
+		}
+		tp.points = append(tp.points, hooks.At(l, hooks.ResidPost))
+	}
+	return tp
+}
+
+func (tp *tap) Info() model.Info                             { return tp.m.Info() }
+func (tp *tap) HeadOutput(layer, head int, dst, z []float32) { tp.m.HeadOutput(layer, head, dst, z) }
+
+// Forward runs the hooks of hs, then the captures, at every point.
+func (tp *tap) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
+	var all hooks.Set
+	for _, p := range hooks.Points(tp.m.cfg.Layers) {
+		if hs.Has(p) {
+			all.Add(p, hs.Run)
+		}
+	}
+	clear(tp.cache)
+	tp.cache.Capture(&all, tp.points...)
+	lg, err := tp.m.Forward(tokens, &all)
+	tp.logits = lg
+	return lg, err
+}
+
+// paperSums are the paper's pooled sums over the batch (PAPER §1.7).
+type paperSums struct {
+	m      *Model
+	seqs   int
+	risk   riskSums
+	layers []paperLayerSums
+	out    []float32 // [D] scratch
+}
+
+type paperLayerSums struct {
+	attnBOS    float64   // Σ A[i,0] over non-trigger queries (0 included) and heads
+	nAttn      int       // terms of attnBOS
+	dlSum      []float64 // [vocab] Σ Δlogit_BOS (mean over heads) by query token, queries i ≥ 2
+	dlCnt      []int     // [vocab]
+	vBOS, rBOS float64   // of the first sequence
+}
+
+func newPaperSums(m *Model) *paperSums {
+	ps := &paperSums{m: m, layers: make([]paperLayerSums, m.cfg.Layers), out: make([]float32, m.cfg.D)}
+	for l := range ps.layers {
+		ps.layers[l].dlSum, ps.layers[l].dlCnt = make([]float64, m.cfg.Vocab), make([]int, m.cfg.Vocab)
+	}
+	return ps
+}
+
+// add folds in sequence s (SeqLen+1 tokens) from the tensors tp captured and
+// the logits of its pass.
+func (ps *paperSums) add(task *Task, s []int, tp *tap) {
+	c := ps.m.cfg
+	T, H, dh, d := task.SeqLen(), c.Heads, c.HeadDim(), c.D
+	in := s[:T]
+	ps.risk.add(riskOf(task, in, s[1:], tp.logits))
+	for l := range ps.layers {
+		ls := &ps.layers[l]
+		if ps.seqs == 0 {
+			ls.rBOS = norm(tp.cache[hooks.At(l, hooks.ResidPost)].Data[:d])
+		}
 		if !c.hasAttn(l) {
-			nan := math.NaN()
-			lr.AttnBOS, lr.AttnBOSTrigger, lr.AttnPrevTrigger, lr.ValueNormBOS, lr.ValueNormRest = nan, nan, nan, nan, nan
-			lr.DlogitMean, lr.DlogitQ10, lr.DlogitQ90, lr.DlogitTrigger = nan, nan, nan, nan
 			continue
 		}
-		lr.ValueNormBOS /= n
-		lr.ValueNormRest = median(vRest)
-		lr.AttnBOS /= float64(nn)
-		lr.AttnBOSTrigger /= float64(nt)
-		lr.AttnPrevTrigger /= float64(nt)
-		var non, trig []float64
-		for v := range dlSum {
-			if dlCnt[v] == 0 {
+		pat, sc := tp.cache[hooks.At(l, hooks.Pattern)].Data, tp.cache[hooks.At(l, hooks.AttnScores)].Data
+		for i := 0; i < T; i++ {
+			if task.IsTrigger(in[i]) {
 				continue
 			}
-			if mean := dlSum[v] / float64(dlCnt[v]); e.task.IsTrigger(v) {
-				trig = append(trig, mean)
-			} else {
-				non = append(non, mean)
+			for h := 0; h < H; h++ {
+				ls.attnBOS += float64(pat[h*T*T+i*T])
 			}
+			ls.nAttn += H
 		}
-		lr.DlogitMean, lr.DlogitTrigger = meanOf(non), meanOf(trig)
-		lr.DlogitQ10, lr.DlogitQ90 = quantile(non, 0.1), quantile(non, 0.9)
+		for i := 2; i < T; i++ {
+			var dl float64
+			for h := 0; h < H; h++ {
+				row := sc[h*T*T+i*T : h*T*T+i*T+i]
+				var rest float64
+				for _, v := range row[1:] {
+					rest += float64(v)
+				}
+				dl += float64(row[0]) - rest/float64(i-1)
+			}
+			ls.dlSum[in[i]] += dl / float64(H)
+			ls.dlCnt[in[i]]++
+		}
+		if ps.seqs == 0 {
+			v := tp.cache[hooks.At(l, hooks.AttnV)].Data // [T, H, dh]; position 0 first
+			sum := make([]float64, d)
+			for h := 0; h < H; h++ {
+				ps.m.HeadOutput(l, h, ps.out, v[h*dh:(h+1)*dh])
+				for k, x := range ps.out {
+					sum[k] += float64(x)
+				}
+			}
+			var n2 float64
+			for _, x := range sum {
+				n2 += x * x
+			}
+			ls.vBOS = math.Sqrt(n2)
+		}
 	}
-	return r
+	ps.seqs++
+}
+
+// layer returns the paper's numbers of layer l.
+func (ps *paperSums) layer(task *Task, l int) LayerRecord {
+	ls := &ps.layers[l]
+	lr := LayerRecord{ResBOSPaper: ls.rBOS}
+	if !ps.m.cfg.hasAttn(l) {
+		nan := math.NaN()
+		lr.AttnBOSPaper, lr.ValueNormBOSFullWO = nan, nan
+		lr.DLogitPaperMean, lr.DLogitPaperQ10, lr.DLogitPaperQ90, lr.DLogitPaperTrigger = nan, nan, nan, nan
+		return lr
+	}
+	lr.AttnBOSPaper = ls.attnBOS / float64(ls.nAttn)
+	lr.ValueNormBOSFullWO = ls.vBOS
+	var non, trig []float64
+	for v, n := range ls.dlCnt {
+		if n == 0 {
+			continue
+		}
+		if mean := ls.dlSum[v] / float64(n); task.IsTrigger(v) {
+			trig = append(trig, mean)
+		} else {
+			non = append(non, mean)
+		}
+	}
+	lr.DLogitPaperMean, lr.DLogitPaperTrigger = stat.Mean(non, nil), stat.Mean(trig, nil)
+	lr.DLogitPaperQ10, lr.DLogitPaperQ90 = stats.Quantile(non, 0.1), stats.Quantile(non, 0.9)
+	return lr
 }
 
 // record turns summed risks into means.
@@ -300,35 +422,6 @@ func norm(x []float32) float64 {
 		s += float64(v) * float64(v)
 	}
 	return math.Sqrt(s)
-}
-
-func meanOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func median(xs []float64) float64 { return quantile(xs, 0.5) }
-
-// quantile is the q-quantile of xs with linear interpolation (numpy's default).
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	i := int(pos)
-	if i+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	f := pos - float64(i)
-	return s[i]*(1-f) + s[i+1]*f
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -63,7 +63,11 @@ func ExampleNewTrainer() {
 	for i := 0; i < 9; i++ {
 		tr.Step()
 	}
-	r := bbtoy.NewEvaluator(task, 4, 42, 1).Measure(tr.Model())
+	r, err := bbtoy.NewEvaluator(task, 4, 42, 1).Measure(tr.Model())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(first > 4.2, r.Loss < first, tr.StepCount())
 	// Output: true true 10
 }

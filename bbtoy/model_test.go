@@ -194,7 +194,10 @@ func TestStepZeroLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := NewEvaluator(task, 16, 42, 2).Measure(m)
+		r, err := NewEvaluator(task, 16, 42, 2).Measure(m)
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("d=%d: step-0 loss %.4f", d, r.Loss)
 		if r.Loss < 4.2 || r.Loss > 4.5 {
 			t.Errorf("d=%d: step-0 loss %.4f, want in [4.2, 4.5]", d, r.Loss)

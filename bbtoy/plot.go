@@ -19,19 +19,20 @@ type Series struct {
 }
 
 // DynamicsSeries returns layer l's curves of the paper's Figure 4(b) from a
-// dynamics log: Attn_BOS (non-trigger queries), ‖W_O v_BOS‖, mean Δlogit_BOS,
-// backcopy risk, bigram excess risk and ‖Res_BOS‖.
+// dynamics log, with the paper's pooling: Attn_BOS (attn_bos_paper),
+// ‖W_O v_BOS‖ (value_norm_bos_full_wo), mean Δlogit_BOS (dlogit_paper_mean),
+// backcopy risk, bigram excess risk and ‖Res_BOS‖ (res_bos_paper).
 func DynamicsSeries(recs []Record, l int) []Series {
 	get := []struct {
 		name string
 		f    func(Record) float64
 	}{
-		{"Attn_BOS", func(r Record) float64 { return r.Layers[l].AttnBOS }},
-		{"‖W_O v_BOS‖", func(r Record) float64 { return r.Layers[l].ValueNormBOS }},
-		{"Δlogit_BOS", func(r Record) float64 { return r.Layers[l].DlogitMean }},
+		{"Attn_BOS", func(r Record) float64 { return r.Layers[l].AttnBOSPaper }},
+		{"‖W_O v_BOS‖", func(r Record) float64 { return r.Layers[l].ValueNormBOSFullWO }},
+		{"Δlogit_BOS", func(r Record) float64 { return r.Layers[l].DLogitPaperMean }},
 		{"backcopy risk", func(r Record) float64 { return r.BackcopyRisk }},
 		{"bigram excess risk", func(r Record) float64 { return r.BigramExcess }},
-		{"‖Res_BOS‖", func(r Record) float64 { return r.Layers[l].ResBOS }},
+		{"‖Res_BOS‖", func(r Record) float64 { return r.Layers[l].ResBOSPaper }},
 	}
 	var out []Series
 	for _, g := range get {

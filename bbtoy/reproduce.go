@@ -46,7 +46,7 @@ type Check struct {
 	Step   int
 	Value  float64
 	Want   string // the acceptance bound
-	Anchor string // PyTorch anchor, same configuration
+	Anchor string // PyTorch anchor (bench/bb_torch.py, same configuration), with its pooling where it differs from Value's
 	Paper  string // the paper's number (d 256, batch 512, lr 3e-4)
 	Pass   bool
 }
@@ -220,22 +220,23 @@ func (res *ReproResult) check(run, metric string, step int, v float64, want stri
 	res.Checks = append(res.Checks, Check{Run: run, Metric: metric, Step: step, Value: v, Want: want, Pass: ok, Anchor: anchor, Paper: paper})
 }
 
-// paper tables (PAPER §1.7, §4.1, §4.2).
+// paper tables (PAPER §1.7, §4.1, §4.2), by the dynamics log field that
+// holds our number.
 var (
 	paperSinkSteps = []int{0, 100, 140, 200, 300, 600, 1000, 2000, 10000}
 	paperSink      = map[string][]float64{
-		"attn_bos":      {0.023, 0.027, 0.054, 0.223, 0.560, 0.680, 0.779, 0.798, 0.811},
-		"value_norm":    {5.20, 8.71, 9.14, 8.74, 5.52, 4.56, 3.51, 2.65, 1.42},
-		"backcopy_risk": {4.30, 2.62, 2.30, 1.05, 0.44, 0.13, 0.007, 4e-4, 1e-4},
-		"bigram_risk":   {4.43, 2.38, 2.32, 2.30, 2.26, 2.237, 2.2324, 2.2302, 2.2292},
-		"res_bos":       {24.3, 31.1, 30.5, 28.3, 25.4, 25.7, 27.0, 32.3, 72.2},
+		"attn_bos_paper":         {0.023, 0.027, 0.054, 0.223, 0.560, 0.680, 0.779, 0.798, 0.811},
+		"value_norm_bos_full_wo": {5.20, 8.71, 9.14, 8.74, 5.52, 4.56, 3.51, 2.65, 1.42},
+		"backcopy_risk":          {4.30, 2.62, 2.30, 1.05, 0.44, 0.13, 0.007, 4e-4, 1e-4},
+		"bigram_risk":            {4.43, 2.38, 2.32, 2.30, 2.26, 2.237, 2.2324, 2.2302, 2.2292},
+		"res_bos_paper":          {24.3, 31.1, 30.5, 28.3, 25.4, 25.7, 27.0, 32.3, 72.2},
 	}
 	paperDlogitSteps = []int{0, 200, 300, 500, 1000, 2000, 5000, 10000}
 	paperDlogit      = []float64{-0.1, 0.9, 3.5, 5.5, 9.7, 11.6, 13.9, 16.8}
 	paperReLUSteps   = []int{0, 100, 500, 1000, 2000}
 	paperReLU        = map[string][]float64{
-		"attn_bos":   {0.0014, 3e-4, 1.2e-5, 0, 0},
-		"value_norm": {5.2, 74, 44.5, 216, 204},
+		"attn_bos_paper":         {0.0014, 3e-4, 1.2e-5, 0, 0},
+		"value_norm_bos_full_wo": {5.2, 74, 44.5, 216, 204},
 	}
 	paperResSteps = []int{0, 1000, 2000, 3000, 5000, 7000, 10000}
 	paperRes      = map[string][]float64{
@@ -264,9 +265,16 @@ func (res *ReproResult) compare() {
 	l0 := func(f func(LayerRecord) float64) func(Record) float64 {
 		return func(r Record) float64 { return f(r.Layers[0]) }
 	}
-	attnBOS := l0(func(l LayerRecord) float64 { return l.AttnBOS })
-	vnorm := l0(func(l LayerRecord) float64 { return l.ValueNormBOS })
-	dlogit := l0(func(l LayerRecord) float64 { return l.DlogitMean })
+	// Checks on the paper's quantities (Attn_BOS, ‖W_O v_BOS‖, Δlogit_BOS,
+	// ‖Res_BOS‖) use the paper's pooling, as the Paper column does; checks on
+	// the trigger queries, for which the paper gives no pooled number, use
+	// sinkscope's statistics. bench/bb_torch.py pools its attention and
+	// Δlogit numbers differently (over the batch's queries i ≥ 1, or i ≥ 2
+	// for Δlogit, without query 0 and not by token type); the Anchor says so.
+	attnBOS := l0(func(l LayerRecord) float64 { return l.AttnBOSPaper })
+	vnorm := l0(func(l LayerRecord) float64 { return l.ValueNormBOSFullWO })
+	dlogit := l0(func(l LayerRecord) float64 { return l.DLogitPaperMean })
+	resBOS := l0(func(l LayerRecord) float64 { return l.ResBOSPaper })
 	switch res.Experiment {
 	case ExpSink:
 		recs := res.Runs["softmax"]
@@ -274,57 +282,58 @@ func (res *ReproResult) compare() {
 		L := last.Layers[0]
 		s := last.Step
 		peak := maxOf(recs, vnorm)
-		res.check("softmax", "Attn_BOS, non-trigger queries", s, L.AttnBOS, "≥ 0.85", L.AttnBOS >= 0.85, "0.93", "0.78 @1k, 0.87 @100k")
-		res.check("softmax", "‖W_O v_BOS‖ / its peak", s, L.ValueNormBOS/peak, "≤ 0.6", L.ValueNormBOS <= 0.6*peak, "0.45", "3.51/9.14 = 0.38 @1k")
-		res.check("softmax", "mean Δlogit_BOS, non-trigger types", s, L.DlogitMean, "≥ 20", L.DlogitMean >= 20, "30", "9.7 @1k, 16.8 @10k")
+		res.check("softmax", "Attn_BOS, non-trigger queries", s, L.AttnBOSPaper, "≥ 0.85", L.AttnBOSPaper >= 0.85, "0.93 (pooled, i ≥ 1)", "0.78 @1k, 0.87 @100k")
+		res.check("softmax", "‖W_O v_BOS‖ / its peak", s, L.ValueNormBOSFullWO/peak, "≤ 0.6", L.ValueNormBOSFullWO <= 0.6*peak, "0.45", "3.51/9.14 = 0.38 @1k")
+		res.check("softmax", "mean Δlogit_BOS, non-trigger types", s, L.DLogitPaperMean, "≥ 20", L.DLogitPaperMean >= 20, "30 (pooled over queries i ≥ 2)", "9.7 @1k, 16.8 @10k")
 		if r1, ok := at(recs, 1000); ok && s > 1000 {
-			d1 := r1.Layers[0].DlogitMean
-			res.check("softmax", "Δlogit_BOS(last) − Δlogit_BOS(1000)", s, L.DlogitMean-d1, "> 0", L.DlogitMean > d1, "rising", "9.7 → 11.6 (1k → 2k)")
+			d1 := r1.Layers[0].DLogitPaperMean
+			res.check("softmax", "Δlogit_BOS(last) − Δlogit_BOS(1000)", s, L.DLogitPaperMean-d1, "> 0", L.DLogitPaperMean > d1, "rising", "9.7 → 11.6 (1k → 2k)")
 		}
 		res.check("softmax", "bigram excess risk", s, last.BigramExcess, "≤ 0.03", last.BigramExcess <= 0.03, "0.012", "≈ 0 @1k")
 		res.check("softmax", "backcopy risk", s, last.BackcopyRisk, "≤ 0.4", last.BackcopyRisk <= 0.4, "0.23", "0.007 @1k")
-		res.check("softmax", "attention to previous token, trigger queries", s, L.AttnPrevTrigger, "≥ 0.6", L.AttnPrevTrigger >= 0.6, "0.81", "≈ 1 (active)")
-		res.check("softmax", "Attn_BOS, trigger queries", s, L.AttnBOSTrigger, "≤ 0.05", L.AttnBOSTrigger <= 0.05, "0.00", "≈ 0 (active)")
+		res.check("softmax", "prev_attn, trigger queries", s, L.PrevAttnTrigger, "≥ 0.6", L.PrevAttnTrigger >= 0.6, "0.81 (pooled)", "≈ 1 (active)")
+		res.check("softmax", "first_attn, trigger queries", s, L.FirstAttnTrigger, "≤ 0.05", L.FirstAttnTrigger <= 0.05, "0.00 (pooled)", "≈ 0 (active)")
 		for _, m := range []struct {
 			name string
 			f    func(Record) float64
-		}{{"attn_bos", attnBOS}, {"value_norm", vnorm}, {"backcopy_risk", func(r Record) float64 { return r.BackcopyRisk }},
-			{"bigram_risk", func(r Record) float64 { return r.BigramRisk }}, {"res_bos", l0(func(l LayerRecord) float64 { return l.ResBOS })}} {
+		}{{"attn_bos_paper", attnBOS}, {"value_norm_bos_full_wo", vnorm}, {"backcopy_risk", func(r Record) float64 { return r.BackcopyRisk }},
+			{"bigram_risk", func(r Record) float64 { return r.BigramRisk }}, {"res_bos_paper", resBOS}} {
 			res.table("softmax", paperSinkSteps, m.name, paperSink[m.name], m.f)
 		}
-		res.table("softmax", paperDlogitSteps, "dlogit_mean", paperDlogit, dlogit)
+		res.table("softmax", paperDlogitSteps, "dlogit_paper_mean", paperDlogit, dlogit)
 	case ExpReLU:
 		sm, rl := res.Runs["softmax"], res.Runs["relu"]
 		ls, lr := sm[len(sm)-1], rl[len(rl)-1]
 		s := lr.Step
-		res.check("relu", "Attn_BOS, non-trigger queries", s, lr.Layers[0].AttnBOS, "≤ 0.05", lr.Layers[0].AttnBOS <= 0.05, "0.003", "0.0 @1k")
-		res.check("softmax", "Attn_BOS, non-trigger queries", ls.Step, ls.Layers[0].AttnBOS, "≥ 0.5", ls.Layers[0].AttnBOS >= 0.5, "0.64", "0.78 @1k")
+		res.check("relu", "Attn_BOS, non-trigger queries", s, lr.Layers[0].AttnBOSPaper, "≤ 0.05", lr.Layers[0].AttnBOSPaper <= 0.05, "0.003 (pooled, i ≥ 1)", "0.0 @1k")
+		res.check("softmax", "Attn_BOS, non-trigger queries", ls.Step, ls.Layers[0].AttnBOSPaper, "≥ 0.5", ls.Layers[0].AttnBOSPaper >= 0.5, "0.64 (pooled, i ≥ 1)", "0.78 @1k")
 		mx := maxOf(rl, vnorm)
-		v := lr.Layers[0].ValueNormBOS
+		v := lr.Layers[0].ValueNormBOSFullWO
 		res.check("relu", "‖W_O v_BOS‖ / its max", s, v/mx, "≥ 0.8", v >= 0.8*mx, "1.0 (15.9)", "216 @1k (max)")
-		vs := ls.Layers[0].ValueNormBOS
+		vs := ls.Layers[0].ValueNormBOSFullWO
 		res.check("relu", "‖W_O v_BOS‖ relu / softmax", s, v/vs, "≥ 3", v >= 3*vs, "15.9/2.8 = 5.7", "216/3.51 = 62 @1k")
 		res.check("relu", "backcopy risk", s, lr.BackcopyRisk, "(info)", true, "", "3e-4 @1k")
 		res.check("relu", "bigram excess risk", s, lr.BigramExcess, "(info)", true, "", "≈ 0 @1k")
-		res.table("relu", paperReLUSteps, "attn_bos", paperReLU["attn_bos"], attnBOS)
-		res.table("relu", paperReLUSteps, "value_norm", paperReLU["value_norm"], vnorm)
+		res.table("relu", paperReLUSteps, "attn_bos_paper", paperReLU["attn_bos_paper"], attnBOS)
+		res.table("relu", paperReLUSteps, "value_norm_bos_full_wo", paperReLU["value_norm_bos_full_wo"], vnorm)
 	case ExpSGD:
 		for _, run := range []string{"adamw", "sgd"} {
 			recs := res.Runs[run]
 			last := recs[len(recs)-1]
 			for l := 0; l < min(2, len(last.Layers)); l++ {
-				res.check(run, fmt.Sprintf("‖Res_BOS‖ layer %d / step 0", l), last.Step, last.Layers[l].ResBOS/recs[0].Layers[l].ResBOS, "(info)", true, "", "")
-				res.check(run, fmt.Sprintf("‖Res_BOS‖ / median ‖Res_other‖, layer %d", l), last.Step,
-					last.Layers[l].ResBOS/last.Layers[l].ResRestMedian, "(info)", true, "", "")
+				L := last.Layers[l]
+				res.check(run, fmt.Sprintf("‖Res_BOS‖ layer %d / step 0", l), last.Step, L.ResBOSPaper/recs[0].Layers[l].ResBOSPaper, "(info)", true, "", "")
+				res.check(run, fmt.Sprintf("resid_norm_first / resid_norm_rest, layer %d", l), last.Step,
+					L.ResidNormFirst/L.ResidNormRest, "(info)", true, "", "")
 			}
-			res.check(run, "Attn_BOS layer 1, non-trigger queries", last.Step, last.Layers[1].AttnBOS, "(info)", true, "", "")
+			res.check(run, "Attn_BOS layer 1, non-trigger queries", last.Step, last.Layers[1].AttnBOSPaper, "(info)", true, "", "")
 			res.check(run, "backcopy risk", last.Step, last.BackcopyRisk, "(info)", true, "", "")
 			res.check(run, "bigram excess risk", last.Step, last.BigramExcess, "(info)", true, "", "")
-			res.table(run, paperResSteps, "res_bos_l0", paperRes[run], l0(func(l LayerRecord) float64 { return l.ResBOS }))
-			res.table(run, paperResSteps, "res_bos_l1", make([]float64, len(paperResSteps)), func(r Record) float64 { return r.Layers[1].ResBOS })
+			res.table(run, paperResSteps, "res_bos_paper_l0", paperRes[run], resBOS)
+			res.table(run, paperResSteps, "res_bos_paper_l1", make([]float64, len(paperResSteps)), func(r Record) float64 { return r.Layers[1].ResBOSPaper })
 		}
 		for i := range res.Table {
-			if res.Table[i].Metric == "res_bos_l1" {
+			if res.Table[i].Metric == "res_bos_paper_l1" {
 				res.Table[i].Paper = math.NaN() // the paper's table is layer 0 only
 			}
 		}
@@ -356,22 +365,21 @@ func (res *ReproResult) plot(dir string) error {
 	case ExpReLU:
 		var s []Series
 		for _, run := range []string{"softmax", "relu"} {
-			s = append(s, pick(run, run+" Attn_BOS", 0, func(r Record) float64 { return r.Layers[0].AttnBOS }))
+			s = append(s, pick(run, run+" Attn_BOS", 0, func(r Record) float64 { return r.Layers[0].AttnBOSPaper }))
 		}
-		if err := add("relu_attn_bos.png", "Attn_BOS (non-trigger queries): softmax vs ReLU attention", "attention to BOS", s, false); err != nil {
+		if err := add("relu_attn_bos.png", "Attn_BOS (non-trigger queries, query 0 included): softmax vs ReLU attention", "attention to BOS", s, false); err != nil {
 			return err
 		}
 		s = nil
 		for _, run := range []string{"softmax", "relu"} {
-			s = append(s, pick(run, run+" ‖W_O v_BOS‖", 0, func(r Record) float64 { return r.Layers[0].ValueNormBOS }))
+			s = append(s, pick(run, run+" ‖W_O v_BOS‖", 0, func(r Record) float64 { return r.Layers[0].ValueNormBOSFullWO }))
 		}
 		return add("relu_value_norm.png", "‖W_O v_BOS‖: softmax vs ReLU attention", "value norm", s, false)
 	case ExpSGD:
 		var s []Series
 		for _, run := range []string{"adamw", "sgd"} {
 			for l := 0; l < 2; l++ {
-				l := l
-				s = append(s, pick(run, fmt.Sprintf("%s layer %d", run, l), l, func(r Record) float64 { return r.Layers[l].ResBOS }))
+				s = append(s, pick(run, fmt.Sprintf("%s layer %d", run, l), l, func(r Record) float64 { return r.Layers[l].ResBOSPaper }))
 			}
 		}
 		return add("sgd_res_bos.png", "‖Res_BOS‖, 3 layers: AdamW vs SGD", "‖resid_post at BOS‖", s, false)

@@ -62,7 +62,10 @@ func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
 	for {
 		s := tr.step
 		if rc.Eval != nil && rc.EvalEvery > 0 && (s%rc.EvalEvery == 0 || s == rc.Steps) {
-			r := rc.Eval.Measure(tr.model)
+			r, err := rc.Eval.Measure(tr.model)
+			if err != nil {
+				return recs, fmt.Errorf("%w (at step %d)", err, s)
+			}
 			r.Step, r.Seconds = s, trainTime.Seconds()
 			recs = append(recs, r)
 			if err := enc(r); err != nil {
@@ -70,8 +73,8 @@ func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
 			}
 			if rc.Progress != nil {
 				l0 := r.Layers[0]
-				fmt.Fprintf(rc.Progress, "step %6d  loss %.4f  backcopy %.4f  bigram excess %.4f  attn_bos %.3f  |W_O v_bos| %.3f  dlogit %.2f  res_bos %.1f  (%.1fs)\n",
-					s, r.Loss, r.BackcopyRisk, r.BigramExcess, l0.AttnBOS, l0.ValueNormBOS, l0.DlogitMean, l0.ResBOS, r.Seconds)
+				fmt.Fprintf(rc.Progress, "step %6d  loss %.4f  backcopy %.4f  bigram excess %.4f  first_attn %.3f  value_norm_first %.3f  dlogit_paper_mean %.2f  res_bos_paper %.1f  (%.1fs)\n",
+					s, r.Loss, r.BackcopyRisk, r.BigramExcess, l0.FirstAttn, l0.ValueNormFirst, l0.DLogitPaperMean, l0.ResBOSPaper, r.Seconds)
 			}
 		}
 		if slices.Contains(rc.Checkpoints, s) && rc.Dir != "" {
@@ -94,15 +97,14 @@ func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
 	}
 }
 
-// finite replaces NaN (layers without attention) by a JSON-encodable value:
-// encoding/json rejects NaN, so those fields are written as 0 and the layer's
-// absence of attention is in the checkpoint config.
+// finite replaces NaN (layers without attention, a batch without trigger
+// queries) by a JSON-encodable value: encoding/json rejects NaN, so those
+// fields are written as 0 and the layer's absence of attention is in the
+// checkpoint config.
 func finite(r Record) Record {
 	r.Layers = slices.Clone(r.Layers)
 	for i := range r.Layers {
-		l := &r.Layers[i]
-		for _, p := range []*float64{&l.AttnBOS, &l.AttnBOSTrigger, &l.AttnPrevTrigger, &l.ValueNormBOS, &l.ValueNormRest,
-			&l.DlogitMean, &l.DlogitQ10, &l.DlogitQ90, &l.DlogitTrigger} {
+		for _, p := range r.Layers[i].floats() {
 			if *p != *p {
 				*p = 0
 			}

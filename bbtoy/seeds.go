@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/sinkscope/sinkscope/internal/stats"
 )
 
 // SeedCheck is one acceptance check of an experiment over several seeds.
@@ -56,7 +58,7 @@ func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uin
 				sc.Passes++
 			}
 		}
-		sc.Value = median(sc.Values)
+		sc.Value = stats.Median(sc.Values)
 		sc.Pass = 2*sc.Passes > len(seeds)
 		st.Checks = append(st.Checks, sc)
 	}

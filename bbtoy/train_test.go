@@ -94,14 +94,14 @@ func TestTrainCI(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, last := recs[0], recs[len(recs)-1]
-	peak := maxOf(recs, func(r Record) float64 { return r.Layers[0].ValueNormBOS })
+	peak := maxOf(recs, func(r Record) float64 { return r.Layers[0].ValueNormBOSFullWO })
 	t.Logf("step 0: loss %.3f, excess %.3f, |W_O v_BOS| %.3f; step %d: loss %.3f, excess %.3f, backcopy %.3f; peak |W_O v_BOS| %.3f (%.2f×), %.1fs training",
-		first.Loss, first.BigramExcess, first.Layers[0].ValueNormBOS, last.Step, last.Loss, last.BigramExcess, last.BackcopyRisk,
-		peak, peak/first.Layers[0].ValueNormBOS, last.Seconds)
+		first.Loss, first.BigramExcess, first.Layers[0].ValueNormBOSFullWO, last.Step, last.Loss, last.BigramExcess, last.BackcopyRisk,
+		peak, peak/first.Layers[0].ValueNormBOSFullWO, last.Seconds)
 	if last.BigramExcess >= 0.35 {
 		t.Errorf("bigram excess risk %.3f after 300 steps, want < 0.35", last.BigramExcess)
 	}
-	if peak < 2.5*first.Layers[0].ValueNormBOS {
-		t.Errorf("BOS value norm peak %.3f, want ≥ 2.5 × its start %.3f", peak, first.Layers[0].ValueNormBOS)
+	if peak < 2.5*first.Layers[0].ValueNormBOSFullWO {
+		t.Errorf("BOS value norm peak %.3f, want ≥ 2.5 × its start %.3f", peak, first.Layers[0].ValueNormBOSFullWO)
 	}
 }

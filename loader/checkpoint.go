@@ -26,6 +26,7 @@ type Checkpoint struct {
 	TokenizerPath string   // tokenizer.json, or "" if the directory has none
 
 	tokenizerData []byte // tokenizer.json read from an fs.FS (OpenFS)
+	configData    []byte // config.json's bytes, for Identify
 }
 
 // Open opens a model argument: a checkpoint directory, or "org/name[@revision]"
@@ -98,7 +99,7 @@ func openSource(src source) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Checkpoint{Dir: src.path("."), Config: cfg, Tensors: ts}
+	c := &Checkpoint{Dir: src.path("."), Config: cfg, Tensors: ts, configData: data}
 	if src.exists(TokenizerFile) {
 		switch s := src.(type) {
 		case osSource:

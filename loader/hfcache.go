@@ -3,6 +3,7 @@ package loader
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -68,7 +69,7 @@ func resolve(arg string) (dir, hint string, err error) {
 	}
 	cache := HubCacheDir()
 	hint = fmt.Sprintf("to get it: huggingface-cli download %s --revision %s (sinkscope never downloads)", repo, rev)
-	repoDir := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	repoDir := HubRepoDir(repo)
 	if st, err := os.Stat(repoDir); err != nil || !st.IsDir() {
 		where := fmt.Sprintf("the Hugging Face cache %s has no %s", cache, filepath.Base(repoDir))
 		if _, err := os.Stat(cache); err != nil {
@@ -99,6 +100,36 @@ func resolve(arg string) (dir, hint string, err error) {
 			repo, what, orNone(refs), orNone(snaps), hint)
 	}
 	return snap, hint, nil
+}
+
+// HubRepoDir returns where the Hugging Face cache keeps repository
+// org/name: HubCacheDir()/models--org--name.
+func HubRepoDir(repo string) string {
+	return filepath.Join(HubCacheDir(), "models--"+strings.ReplaceAll(repo, "/", "--"))
+}
+
+// HubRevisions lists the cached refs of repository org/name whose names
+// match glob (path.Match syntax, e.g. "step*"), sorted. The error says when
+// the repository is not cached or nothing matches, and which refs are.
+func HubRevisions(repo, glob string) ([]string, error) {
+	if _, err := path.Match(glob, ""); err != nil {
+		return nil, fmt.Errorf("loader: revisions of %s: bad glob %q: %v", repo, glob, err)
+	}
+	dir := HubRepoDir(repo)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("loader: the Hugging Face cache %s has no %s (set HF_HUB_CACHE or HF_HOME to use another; sinkscope never downloads)", HubCacheDir(), repo)
+	}
+	refs, _ := Revisions(dir)
+	var out []string
+	for _, r := range refs {
+		if ok, _ := path.Match(glob, r); ok {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("loader: no cached revision of %s matches %q (cached refs: %s)", repo, glob, orNone(refs))
+	}
+	return out, nil
 }
 
 // Revisions lists a cached repository's refs (e.g. "main", "step1000") and

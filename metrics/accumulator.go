@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -16,6 +15,10 @@ type Options struct {
 	Ablate []Head
 	// Progress, when not nil, is called after every forward pass.
 	Progress func()
+	// OnSequence, when not nil, is called once for every sequence folded
+	// in, in order, with that sequence's base loss and per-head scores. It
+	// must not keep the slices of its argument: they are reused.
+	OnSequence func(SequenceScores)
 }
 
 // Accumulator reduces the forward passes of one domain's sequences to
@@ -32,31 +35,30 @@ type Accumulator struct {
 	skipped int // sequences with no counted query i ≥ 1
 	loss    Welford
 
-	heads  []headAcc  // [Layers*Heads]
-	kv     []kvAcc    // [Layers*KVHeads]
-	layers []layerAcc // [Layers]
-	dloss  []Welford  // [len(opts.Ablate)]
+	heads   []headAcc  // [Layers*Heads]
+	kv      []kvAcc    // [Layers*KVHeads]
+	layers  []layerAcc // [Layers]
+	dloss   []Welford  // [len(opts.Ablate)]
+	sinkTok sinkTokens
 
 	st     stage     // the current pass
 	err    error     // first problem a hook met during the current pass
 	gram   *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
 	logits []float32 // [T, vocab] reused by models that write logits in place
 
-	cur   Sequence    // the sequence being added, read by the hooks
-	hooks *hooks.Set  // the analysis hooks, built on first use
-	zero  []hooks.Set // [len(opts.Ablate)] one head zeroed each
-	dl    []float64   // [len(opts.Ablate)] Δloss of the current sequence
+	cur   Sequence       // the sequence being added, read by the hooks
+	hooks *hooks.Set     // the analysis hooks, built on first use
+	zero  []hooks.Set    // [len(opts.Ablate)] one head zeroed each
+	dl    []float64      // [len(opts.Ablate)] Δloss of the current sequence
+	seq   SequenceScores // passed to opts.OnSequence, reused
 }
 
-// headAcc holds one head's running sums over sequences.
+// headAcc holds one head's running statistics over sequences.
 type headAcc struct {
-	first                                    Welford
-	firstQueries                             int // queries that counted toward first, over all sequences
-	dlogit, valFirst, valRest, out, row, col float64
-	prev                                     float64
-	nDlogit, nVal, nOut, nEnt, nPrev         int
-	mass                                     []float64 // [longest T] Σ over sequences of attn_mass[k]
-	massN                                    []int     // [longest T] sequences contributing to mass[k]
+	v            [numStats]Welford // per-sequence values, by stat
+	firstQueries int               // queries that counted toward first_attn, over all sequences
+	mass         []float64         // [longest T] Σ over sequences of attn_mass[k]
+	massN        []int             // [longest T] sequences contributing to mass[k]
 }
 
 // kvAcc holds one KV head's raw value norms summed over sequences.
@@ -84,12 +86,11 @@ type stage struct {
 	abs    []float64    // [DModel] scratch
 }
 
+// headStage is one head's values on the current sequence.
 type headStage struct {
-	first, dlogit, valFirst, valRest, out, row, col float64
-	prev                                            float64
-	nFirst                                          int // queries first counts (fewer on a sliding-window layer)
-	seenPattern, seenScores, seenV, seenZ           bool
-	mass                                            []float64 // [T]
+	v      values    // NaN until a hook provides the value
+	nFirst int       // queries first_attn counts (fewer on a sliding-window layer)
+	mass   []float64 // [T] attn_mass, NaN for a key no counted query sees
 }
 
 type layerStage struct {
@@ -171,7 +172,14 @@ func (a *Accumulator) Add(s Sequence) error {
 		dl = append(dl, l-base)
 	}
 	a.dl = dl
-	a.commit(base, dl)
+	for l := 0; l < a.info.Layers; l++ {
+		deriveLayer(a.st.heads[l*a.info.Heads : (l+1)*a.info.Heads])
+	}
+	a.commit(s, base, dl)
+	if a.opts.OnSequence != nil {
+		a.seq.fill(a.nSeqs-1, base, a.info.Heads, a.st.heads)
+		a.opts.OnSequence(a.seq)
+	}
 	return nil
 }
 
@@ -229,7 +237,11 @@ func (a *Accumulator) reset(T int) {
 		if cap(m) < T {
 			m = make([]float64, T)
 		}
-		st.heads[i] = headStage{mass: m[:T]}
+		m = m[:T]
+		for k := range m {
+			m[k] = math.NaN()
+		}
+		st.heads[i] = headStage{v: unknownValues(), mass: m}
 	}
 	clear(st.kv)
 	clear(st.layers)
@@ -254,119 +266,8 @@ func (a *Accumulator) checkShape(p hooks.Point, t hooks.Tensor, want ...int) boo
 	return true
 }
 
-func (a *Accumulator) onPattern(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.Pattern), t, H, T, T) {
-		return
-	}
-	for h := 0; h < H; h++ {
-		m := t.Data[h*T*T : (h+1)*T*T]
-		hs := &a.st.heads[l*H+h]
-		w := model.LayerWindow(a.m, l)
-		hs.first, hs.nFirst = firstAttn(m, T, s, w)
-		attnMass(hs.mass, m, T, s, w)
-		hs.prev = prevAttn(m, T, s)
-		hs.row = rowEntropy(m, T, s)
-		hs.col = colEntropy(m, T, s, a.st.col)
-		hs.seenPattern = true
-		if math.IsNaN(hs.first) && hs.nFirst > 0 {
-			a.fail(fmt.Errorf("metrics: layer %d head %d: attention pattern is not a finite number", l, h))
-		}
-	}
-}
-
-func (a *Accumulator) onScores(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.AttnScores), t, H, T, T) {
-		return
-	}
-	for h := 0; h < H; h++ {
-		hs := &a.st.heads[l*H+h]
-		hs.dlogit = dlogitFirst(t.Data[h*T*T:(h+1)*T*T], T, s)
-		hs.seenScores = true
-	}
-}
-
-// onV computes ‖W_O^(h) v_k‖ for every head and key (a query head reads the
-// values of KV head h / (H/KV)) and the raw ‖v_k‖ per KV head.
-func (a *Accumulator) onV(l int, t hooks.Tensor) {
-	T, H, KV, dh := a.st.T, a.info.Heads, a.info.KVHeads, a.info.HeadDim
-	if !a.checkShape(hooks.At(l, hooks.AttnV), t, T, KV, dh) {
-		return
-	}
-	norms := a.st.norms[:T]
-	for h := 0; h < H; h++ {
-		kv := h / (H / KV)
-		for k := 0; k < T; k++ {
-			norms[k] = a.gram.norm(l, h, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
-		}
-		hs := &a.st.heads[l*H+h]
-		hs.valFirst = norms[0]
-		hs.valRest = median(norms[1:])
-		hs.seenV = true
-	}
-	for kv := 0; kv < KV; kv++ {
-		for k := 0; k < T; k++ {
-			norms[k] = norm(t.Data[(k*KV+kv)*dh : (k*KV+kv+1)*dh])
-		}
-		a.st.kv[l*KV+kv] = kvAcc{first: norms[0], rest: median(norms[1:]), n: 1}
-	}
-}
-
-// onZ computes the head output norm, the mean over counted queries i ≥ 1 of
-// ‖W_O^(h) z_i‖.
-func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
-	T, H, dh := a.st.T, a.info.Heads, a.info.HeadDim
-	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
-		return
-	}
-	for h := 0; h < H; h++ {
-		var sum float64
-		n := 0
-		for i := 1; i < T; i++ {
-			if !s.query(i) {
-				continue
-			}
-			sum += a.gram.norm(l, h, t.Data[(i*H+h)*dh:(i*H+h+1)*dh])
-			n++
-		}
-		hs := &a.st.heads[l*H+h]
-		hs.out = sum / float64(n)
-		hs.seenZ = true
-	}
-}
-
-func (a *Accumulator) onResid(l int, t hooks.Tensor) {
-	T, d := a.st.T, a.info.DModel
-	if !a.checkShape(hooks.At(l, hooks.ResidPost), t, T, d) {
-		return
-	}
-	ls := layerStage{seen: true}
-	norms := a.st.norms[:T]
-	for k := 0; k < T; k++ {
-		x := t.Data[k*d : (k+1)*d]
-		if !finite(x) {
-			a.fail(fmt.Errorf("metrics: layer %d: residual stream at position %d holds NaN or Inf", l, k))
-			return
-		}
-		norms[k] = norm(x)
-		var mx float64
-		var c int
-		mx, c, a.st.abs = massive(x, a.st.abs)
-		ls.massive += c
-		if k == 0 {
-			ls.massive0 = c
-		}
-		ls.maxAbs = math.Max(ls.maxAbs, mx)
-	}
-	ls.first = norms[0]
-	ls.rest = median(norms[1:])
-	ls.ratio = ls.first / ls.rest
-	a.st.layers[l] = ls
-}
-
-// commit folds the staged pass into the running sums.
-func (a *Accumulator) commit(loss float64, dloss []float64) {
+// commit folds the staged pass over s into the running sums.
+func (a *Accumulator) commit(s Sequence, loss float64, dloss []float64) {
 	a.nSeqs++
 	if !math.IsNaN(loss) {
 		a.loss.Add(loss)
@@ -378,45 +279,26 @@ func (a *Accumulator) commit(loss float64, dloss []float64) {
 	}
 	for i := range a.heads {
 		acc, st := &a.heads[i], &a.st.heads[i]
-		if st.seenPattern {
-			if st.nFirst > 0 {
-				acc.first.Add(st.first)
-				acc.firstQueries += st.nFirst
-			}
-			if len(acc.mass) < len(st.mass) {
-				acc.mass = append(acc.mass, make([]float64, len(st.mass)-len(acc.mass))...)
-				acc.massN = append(acc.massN, make([]int, len(st.mass)-len(acc.massN))...)
-			}
-			for k, m := range st.mass {
-				if !math.IsNaN(m) {
-					acc.mass[k] += m
-					acc.massN[k]++
-				}
-			}
-			if !math.IsNaN(st.prev) {
-				acc.prev += st.prev
-				acc.nPrev++
-			}
-			if !math.IsNaN(st.row) && !math.IsNaN(st.col) {
-				acc.row += st.row
-				acc.col += st.col
-				acc.nEnt++
+		for k, x := range st.v {
+			if !math.IsNaN(x) {
+				acc.v[k].Add(x)
 			}
 		}
-		if st.seenScores && !math.IsNaN(st.dlogit) {
-			acc.dlogit += st.dlogit
-			acc.nDlogit++
+		if !math.IsNaN(st.v[statFirst]) {
+			acc.firstQueries += st.nFirst
 		}
-		if st.seenV {
-			acc.valFirst += st.valFirst
-			acc.valRest += st.valRest
-			acc.nVal++
+		if len(acc.mass) < len(st.mass) {
+			acc.mass = append(acc.mass, make([]float64, len(st.mass)-len(acc.mass))...)
+			acc.massN = append(acc.massN, make([]int, len(st.mass)-len(acc.massN))...)
 		}
-		if st.seenZ {
-			acc.out += st.out
-			acc.nOut++
+		for k, m := range st.mass {
+			if !math.IsNaN(m) {
+				acc.mass[k] += m
+				acc.massN[k]++
+			}
 		}
 	}
+	a.sinkTok.add(s, a.st.heads)
 	for i, st := range a.st.kv {
 		if st.n > 0 {
 			a.kv[i].first += st.first
@@ -437,39 +319,4 @@ func (a *Accumulator) commit(loss float64, dloss []float64) {
 		acc.massive0 += st.massive0
 		acc.maxAbs = math.Max(acc.maxAbs, st.maxAbs)
 	}
-}
-
-// crossEntropy is the mean next-token cross-entropy (nats) over the counted
-// positions i < T−1 (position i predicts token i+1); NaN when none counts.
-func crossEntropy(logits []float32, s Sequence, vocab int) (float64, error) {
-	T := len(s.IDs)
-	if len(logits) != T*vocab {
-		return 0, fmt.Errorf("metrics: forward pass returned %d logits, want %d×%d", len(logits), T, vocab)
-	}
-	var sum float64
-	n := 0
-	for i := 0; i+1 < T; i++ {
-		if !s.query(i) {
-			continue
-		}
-		row := logits[i*vocab : (i+1)*vocab]
-		mx := math.Inf(-1)
-		for _, x := range row {
-			mx = math.Max(mx, float64(x))
-		}
-		var z float64
-		for _, x := range row {
-			z += math.Exp(float64(x) - mx)
-		}
-		ce := mx + math.Log(z) - float64(row[s.IDs[i+1]])
-		if math.IsNaN(ce) || math.IsInf(ce, 0) {
-			return 0, errors.New("metrics: logits hold NaN or Inf")
-		}
-		sum += ce
-		n++
-	}
-	if n == 0 {
-		return math.NaN(), nil
-	}
-	return sum / float64(n), nil
 }

@@ -1,9 +1,6 @@
 package metrics
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // The functions in this file reduce one head's attention pattern or scores,
 // a [T(query), T(key)] row-major matrix, for one sequence.
@@ -168,20 +165,6 @@ func entropy(w []float32) float64 {
 		}
 	}
 	return h
-}
-
-// median returns the median of xs (the mean of the middle two for an even
-// count), sorting xs in place; NaN when xs is empty.
-func median(xs []float64) float64 {
-	n := len(xs)
-	if n == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // norm is the Euclidean norm of x, accumulated in float64.

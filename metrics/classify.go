@@ -5,45 +5,6 @@ import (
 	"math"
 )
 
-// Rule is how a head's dormancy score is computed. Every rule gives a score in
-// [0, 1] where higher means more sink-like, so the same two thresholds apply.
-type Rule int
-
-const (
-	// RuleFirstAttn scores a head by first_attn, its mean attention on the
-	// first token (the paper's criterion).
-	RuleFirstAttn Rule = iota
-	// RuleEntropy scores a head by ColEntropy × (1 − RowEntropy): near 1 when
-	// every query concentrates on the same key (a sink), near 0 for diffuse
-	// heads and for sharp heads that each look at a different key (such as
-	// previous-token heads).
-	RuleEntropy
-	// RuleOutNorm scores a head by 1 − HeadOutNorm / (mean HeadOutNorm of the
-	// heads of its layer), clipped to [0, 1]: near 1 when the head writes far
-	// less than its neighbours (after Sandoval-Segura et al.).
-	RuleOutNorm
-)
-
-var ruleNames = [...]string{RuleFirstAttn: "first_attn", RuleEntropy: "entropy", RuleOutNorm: "out_norm"}
-
-// String returns the rule's flag name.
-func (r Rule) String() string {
-	if r < 0 || int(r) >= len(ruleNames) {
-		return fmt.Sprintf("Rule(%d)", int(r))
-	}
-	return ruleNames[r]
-}
-
-// ParseRule reads a rule name: first_attn, entropy or out_norm.
-func ParseRule(s string) (Rule, error) {
-	for r, n := range ruleNames {
-		if s == n {
-			return Rule(r), nil
-		}
-	}
-	return 0, fmt.Errorf("metrics: unknown classification rule %q (want first_attn, entropy or out_norm)", s)
-}
-
 // Class is a head's state on a domain.
 type Class string
 
@@ -55,8 +16,10 @@ const (
 	Unknown Class = "unknown"
 )
 
-// Classifier turns scores into classes: dormant when score ≥ Dormant, active
-// when score < Active, mixed in between.
+// Classifier turns scores into classes. For a rule that is dormant when high
+// a head is dormant when its score is ≥ Dormant, active when it is < Active
+// and mixed in between; for a rule that is dormant when low (the norms) it is
+// dormant when its score is ≤ Dormant, active when it is > Active.
 type Classifier struct {
 	Rule    Rule
 	Dormant float64 // τ_dormant
@@ -68,13 +31,22 @@ func DefaultClassifier() Classifier {
 	return Classifier{Rule: RuleFirstAttn, Dormant: 0.8, Active: 0.5}
 }
 
-// Validate checks that the thresholds are ordered and in [0, 1].
+// Validate checks that the rule is known and the thresholds are ordered for
+// its direction: 0 ≤ τ_active ≤ τ_dormant when dormant is high, 0 ≤ τ_dormant
+// ≤ τ_active when dormant is low, and both ≤ 1 for a rule bounded to [0, 1].
 func (c Classifier) Validate() error {
-	if !(c.Active >= 0 && c.Active <= c.Dormant && c.Dormant <= 1) {
-		return fmt.Errorf("metrics: thresholds need 0 ≤ τ_active (%g) ≤ τ_dormant (%g) ≤ 1", c.Active, c.Dormant)
-	}
-	if c.Rule < 0 || int(c.Rule) >= len(ruleNames) {
+	if !c.Rule.valid() {
 		return fmt.Errorf("metrics: unknown rule %v", c.Rule)
+	}
+	lo, hi, order := c.Active, c.Dormant, "0 ≤ τ_active (%g) ≤ τ_dormant (%g)"
+	if c.Rule.DormantWhenLow() {
+		lo, hi, order = c.Dormant, c.Active, "0 ≤ τ_dormant (%g) ≤ τ_active (%g)"
+	}
+	if c.Rule.Bounded() {
+		order += " ≤ 1"
+	}
+	if !(lo >= 0 && lo <= hi && !math.IsInf(hi, 0)) || (c.Rule.Bounded() && hi > 1) {
+		return fmt.Errorf("metrics: rule %v: thresholds need "+order, c.Rule, lo, hi)
 	}
 	return nil
 }
@@ -82,34 +54,21 @@ func (c Classifier) Validate() error {
 // Scores returns every head's score under the rule, layer-major.
 func (c Classifier) Scores(d *DomainResult) []float64 {
 	out := make([]float64, len(d.HeadRes))
-	for i, r := range d.HeadRes {
-		switch c.Rule {
-		case RuleFirstAttn:
-			out[i] = r.FirstAttn
-		case RuleEntropy:
-			out[i] = r.ColEntropy * (1 - r.RowEntropy)
-		case RuleOutNorm:
-			var sum float64
-			for h := 0; h < d.Heads; h++ {
-				sum += d.Head(r.Layer, h).HeadOutNorm
-			}
-			mean := sum / float64(d.Heads)
-			out[i] = math.Min(1, math.Max(0, 1-r.HeadOutNorm/mean))
-		default:
-			out[i] = math.NaN()
-		}
+	for i := range d.HeadRes {
+		out[i] = c.Rule.Score(d, i)
 	}
 	return out
 }
 
 // Class classifies one score.
 func (c Classifier) Class(score float64) Class {
+	low := c.Rule.DormantWhenLow()
 	switch {
 	case math.IsNaN(score):
 		return Unknown
-	case score >= c.Dormant:
+	case low && score <= c.Dormant, !low && score >= c.Dormant:
 		return Dormant
-	case score < c.Active:
+	case low && score > c.Active, !low && score < c.Active:
 		return Active
 	}
 	return Mixed

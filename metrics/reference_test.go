@@ -9,6 +9,7 @@ import (
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
+	"github.com/sinkscope/sinkscope/internal/stats"
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
 )
@@ -79,10 +80,6 @@ func (w *worst) add(got, want float64, where string, args ...any) {
 		w.max = d
 		w.where = fmt.Sprintf(where, args...)
 	}
-}
-
-func medianOf(xs []float64) float64 {
-	return metrics.MetricsMedianForTest(append([]float64(nil), xs...))
 }
 
 // TestReferences reproduces every metric field of the independent reference
@@ -181,7 +178,7 @@ func TestReferences(t *testing.T) {
 						checks[4].add(r.ValueNorm[(l*H+h)*T+k], ref.WOValueNorm[l][h][k], "L%dH%d k%d", l, h, k)
 					}
 					checks[5].add(hr.ValueNormFirst, ref.WOValueNorm[l][h][0], "L%dH%d first", l, h)
-					checks[5].add(hr.ValueNormRest, medianOf(ref.WOValueNorm[l][h][1:]), "L%dH%d rest", l, h)
+					checks[5].add(hr.ValueNormRest, stats.Median(ref.WOValueNorm[l][h][1:]), "L%dH%d rest", l, h)
 					var ent float64
 					for q := 0; q < T; q++ {
 						row := ref.Attention[l][h][q]
@@ -204,13 +201,13 @@ func TestReferences(t *testing.T) {
 					}
 					kr := d.KV[l*KV+kv]
 					checks[7].add(kr.ValueNormFirst, ref.ValueNorm[l][kv][0], "L%d KV%d first", l, kv)
-					checks[7].add(kr.ValueNormRest, medianOf(ref.ValueNorm[l][kv][1:]), "L%d KV%d rest", l, kv)
+					checks[7].add(kr.ValueNormRest, stats.Median(ref.ValueNorm[l][kv][1:]), "L%d KV%d rest", l, kv)
 				}
 				for k := 0; k < T; k++ {
 					checks[9].add(r.ResidNorm[l*T+k], ref.ResidPostNorm[l][k], "L%d k%d", l, k)
 				}
 				checks[10].add(d.Resid[l].ResidNormFirst, ref.ResidPostNorm[l][0], "L%d first", l)
-				checks[10].add(d.Resid[l].ResidNormRest, medianOf(ref.ResidPostNorm[l][1:]), "L%d rest", l)
+				checks[10].add(d.Resid[l].ResidNormRest, stats.Median(ref.ResidPostNorm[l][1:]), "L%d rest", l)
 			}
 			for _, c := range checks {
 				kind := "abs"

@@ -1,6 +1,10 @@
 package metrics
 
-import "math"
+import (
+	"math"
+
+	"github.com/sinkscope/sinkscope/internal/stats"
+)
 
 // Massive activations (Sun et al. 2024): a coordinate x_j of one token's
 // residual state is massive when |x_j| exceeds both MassiveAbs and
@@ -24,7 +28,7 @@ func massive(x []float32, scratch []float64) (maxAbs float64, count int, _ []flo
 	if maxAbs <= MassiveAbs {
 		return maxAbs, 0, scratch
 	}
-	med := median(append([]float64(nil), scratch...))
+	med := stats.Median(scratch)
 	for _, a := range scratch {
 		if a > MassiveAbs && a > MassiveRatio*med {
 			count++

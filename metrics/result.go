@@ -3,7 +3,6 @@ package metrics
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -59,30 +58,37 @@ func AllHeads(info model.Info) []Head {
 
 // HeadResult is one head's statistics over a domain. Every value is the mean
 // over the domain's sequences of that sequence's value (NaN when no sequence
-// provided it), except FirstAttnStd.
+// provided it), except FirstAttnStd; the package documentation defines each.
 type HeadResult struct {
 	Layer, Head int
 	NSeqs       int // sequences that contributed first_attn
 
-	FirstAttn    float64 // mean over counted queries i ≥ 1 of A[i,0] (on a sliding-window layer: those i < window)
+	FirstAttn    float64 // first_attn
 	FirstAttnStd float64 // sample standard deviation over sequences of the per-sequence first_attn
 	// FirstAttnQueries is the number of queries FirstAttn averages, summed
 	// over sequences: on a sliding-window layer only those that can see key 0.
 	FirstAttnQueries int
 
-	// AttnMass[k] is Σ_{i≥k} A[i,k] / #{i ≥ k} over counted queries, averaged
-	// over the sequences long enough to have key k.
+	// AttnMass[k] is attn_mass[k], averaged over the sequences long enough
+	// to have key k.
 	AttnMass []float64 // [longest T]
-	// Sinks are the two keys with the largest AttnMass (-1 when absent).
+	// Sinks are the two candidate keys with the largest AttnMass (-1 when
+	// absent).
 	Sinks [2]int
 
-	PrevAttn       float64 // mean over counted queries i ≥ 1 of A[i,i−1], the attention on the previous token
-	DLogitFirst    float64 // mean over counted queries i ≥ 1 of S[i,0] − mean_{j≤i} S[i,j]
-	ValueNormFirst float64 // ‖W_O^(h) v_0‖
-	ValueNormRest  float64 // median over positions k ≥ 1 of ‖W_O^(h) v_k‖
-	HeadOutNorm    float64 // mean over counted queries i ≥ 1 of ‖W_O^(h) z_i‖
-	RowEntropy     float64 // mean normalised row entropy (0 = one key per query)
-	ColEntropy     float64 // largest normalised column entropy (≈ 1 for a sink column)
+	PrevAttn       float64 // prev_attn
+	DLogitFirst    float64 // dlogit_first
+	ValueNormFirst float64 // value_norm_first
+	ValueNormRest  float64 // value_norm_rest
+	ValueNormMean  float64 // value_norm_mean
+	ZNorm          float64 // z_norm
+	ZNormLN        float64 // ahon_ln
+	HeadOutNorm    float64 // head_out_norm
+	HeadOutNormLN  float64 // head_out_norm_ln
+	LastOutNorm    float64 // last_out_norm
+	RowEntropy     float64 // row_entropy (0 = one key per query)
+	ColEntropy     float64 // col_entropy (≈ 1 for a sink column)
+	EntropyScore   float64 // entropy
 
 	Ablated       bool
 	AblationDLoss float64 // mean over sequences of loss(head zeroed) − loss; NaN unless Ablated
@@ -125,25 +131,15 @@ type DomainResult struct {
 	HeadRes []HeadResult  // [Layers*Heads], layer-major
 	KV      []KVResult    // [Layers*KVHeads]
 	Resid   []LayerResult // [Layers]
+
+	// SinkTokens[r] counts the sequences whose sink of rank r+1 (over the
+	// attention mass averaged over every head) sits on each token, by count
+	// descending, then token id.
+	SinkTokens [2][]TokenCount
 }
 
 // Head returns the result of head h of layer l.
 func (d *DomainResult) Head(l, h int) *HeadResult { return &d.HeadRes[l*d.Heads+h] }
-
-// SinkRate is Gu et al.'s sink metric: the fraction of heads whose mean
-// attention mass on the first token exceeds eps (they use eps = 0.3, T = 64).
-func (d *DomainResult) SinkRate(eps float64) float64 {
-	if len(d.HeadRes) == 0 {
-		return math.NaN()
-	}
-	n := 0
-	for _, r := range d.HeadRes {
-		if r.AttnMassFirst() > eps {
-			n++
-		}
-	}
-	return float64(n) / float64(len(d.HeadRes))
-}
 
 // Result returns the statistics gathered so far.
 func (a *Accumulator) Result() DomainResult {
@@ -157,23 +153,32 @@ func (a *Accumulator) Result() DomainResult {
 		HeadRes: make([]HeadResult, len(a.heads)),
 		KV:      make([]KVResult, len(a.kv)),
 		Resid:   make([]LayerResult, len(a.layers)),
+
+		SinkTokens: a.sinkTok.result(),
 	}
 	for i, acc := range a.heads {
+		mean := func(s stat) float64 { return acc.v[s].Mean() }
 		r := HeadResult{
 			Layer:            i / info.Heads,
 			Head:             i % info.Heads,
-			NSeqs:            acc.first.N(),
-			FirstAttn:        acc.first.Mean(),
-			FirstAttnStd:     acc.first.Std(),
+			NSeqs:            acc.v[statFirst].N(),
+			FirstAttn:        mean(statFirst),
+			FirstAttnStd:     acc.v[statFirst].Std(),
 			FirstAttnQueries: acc.firstQueries,
 			AttnMass:         make([]float64, len(acc.mass)),
-			PrevAttn:         ratio(acc.prev, acc.nPrev),
-			DLogitFirst:      ratio(acc.dlogit, acc.nDlogit),
-			ValueNormFirst:   ratio(acc.valFirst, acc.nVal),
-			ValueNormRest:    ratio(acc.valRest, acc.nVal),
-			HeadOutNorm:      ratio(acc.out, acc.nOut),
-			RowEntropy:       ratio(acc.row, acc.nEnt),
-			ColEntropy:       ratio(acc.col, acc.nEnt),
+			PrevAttn:         mean(statPrev),
+			DLogitFirst:      mean(statDLogit),
+			ValueNormFirst:   mean(statValFirst),
+			ValueNormRest:    mean(statValRest),
+			ValueNormMean:    mean(statValMean),
+			ZNorm:            mean(statZ),
+			ZNormLN:          mean(statZLN),
+			HeadOutNorm:      mean(statOut),
+			HeadOutNormLN:    mean(statOutLN),
+			LastOutNorm:      mean(statLastOut),
+			RowEntropy:       mean(statRow),
+			ColEntropy:       mean(statCol),
+			EntropyScore:     mean(statEntropy),
 			AblationDLoss:    math.NaN(),
 		}
 		for k := range acc.mass {
@@ -212,21 +217,4 @@ func ratio(sum float64, n int) float64 {
 		return math.NaN()
 	}
 	return sum / float64(n)
-}
-
-// topTwo returns the indices of the two largest non-NaN values (ties go to the
-// smaller index), -1 where there is none.
-func topTwo(xs []float64) [2]int {
-	idx := make([]int, 0, len(xs))
-	for k, x := range xs {
-		if !math.IsNaN(x) {
-			idx = append(idx, k)
-		}
-	}
-	sort.SliceStable(idx, func(i, j int) bool { return xs[idx[i]] > xs[idx[j]] })
-	out := [2]int{-1, -1}
-	for i := 0; i < 2 && i < len(idx); i++ {
-		out[i] = idx[i]
-	}
-	return out
 }

@@ -13,9 +13,9 @@ type Sequence struct {
 	// Queries selects the query positions that count ([T]); nil counts them
 	// all. The Bigram-Backcopy domains "trigger" and "non-trigger" use it to
 	// group queries by the type of their input token. It restricts every
-	// per-query average (first_attn, dlogit, attn_mass, entropy, head output
-	// norm, loss); key properties (value norms, residual norms) use every
-	// position.
+	// per-query average (first_attn, prev_attn, dlogit, attn_mass, entropy,
+	// z and head output norms, loss); key properties (value norms, residual
+	// norms) use every position.
 	Queries []bool
 }
 

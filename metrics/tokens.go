@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/stats"
 	"github.com/sinkscope/sinkscope/model"
 )
 
@@ -166,14 +167,14 @@ func (r *TokenReport) MeanValueNorm(l, k int) float64 {
 }
 
 // Extreme reports whether token k is an extreme token at layer l: a sink
-// (AttnReceived > SinkEps, for a key seen by at least half of the queries, so
-// that the last keys, averaged over very few queries, do not qualify by
-// chance), the carrier of a massive activation, or a residual-state peak
+// (AttnReceived > SinkEps, for a candidate key in the first half of the
+// sequence, so that the last keys, averaged over very few queries, do not
+// qualify by chance), the carrier of a massive activation, or a residual-state peak
 // (norm ≥ PeakFactor × the layer's median token norm).
 func (r *TokenReport) Extreme(l, k int) bool {
-	if (2*k < r.T && r.AttnReceived(l, k) > SinkEps) || r.Massive[l*r.T+k] > 0 {
+	if (k < candidates(r.T) && r.AttnReceived(l, k) > SinkEps) || r.Massive[l*r.T+k] > 0 {
 		return true
 	}
-	med := median(append([]float64(nil), r.ResidNorm[l*r.T:(l+1)*r.T]...))
+	med := stats.Median(r.ResidNorm[l*r.T : (l+1)*r.T])
 	return r.ResidNorm[l*r.T+k] >= PeakFactor*med
 }

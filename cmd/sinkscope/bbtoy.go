@@ -276,7 +276,7 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 			heads := records{fields: []string{"model", "layer", "head", "domain", "n_queries", "first_attn", "prev_attn",
 				"value_norm_first", "value_norm_rest", "class"}}
 			for _, h := range an.Heads {
-				heads.add(name, h.Layer, h.Head, h.Domain, h.Queries, h.FirstAttn, h.PrevAttn, h.ValueNormBOS, h.ValueNormRest, h.Class)
+				heads.add(name, h.Layer, h.Head, h.Domain, h.FirstAttnQueries, h.FirstAttn, h.PrevAttn, h.ValueNormFirst, h.ValueNormRest, string(h.Class))
 			}
 			abl := records{fields: []string{"model", "ablation", "backcopy_risk", "bigram_risk", "bigram_excess", "loss"}}
 			for _, a := range an.Ablations {

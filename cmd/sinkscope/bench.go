@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,15 +8,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sinkscope/sinkscope"
-	"github.com/sinkscope/sinkscope/loader"
-	"github.com/sinkscope/sinkscope/model"
 	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/analysis"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -43,11 +39,11 @@ peak resident set (mapped weights included).`,
 				return usagef("bench: --warmup %d, --repeat %d, --threads %d: want warmup ≥ 0, repeat ≥ 1, threads ≥ 0", warmup, repeat, threads)
 			}
 			start := time.Now()
-			m, ckpt, err := sinkscope.Open(args[0], threads)
+			m, err := analysis.Open(args[0], threads)
 			if err != nil {
 				return err
 			}
-			defer ckpt.Close()
+			defer m.Close()
 			loadS := time.Since(start).Seconds()
 			in := m.Info()
 			var rows [][]int
@@ -72,36 +68,10 @@ peak resident set (mapped weights included).`,
 					return fmt.Errorf("bench: %s: row %d has %d ids, row 0 has %d", ids, i, len(r), T)
 				}
 			}
-			finite := true
-			var times []float64
-			for i := 0; i < warmup+repeat; i++ {
-				t0 := time.Now()
-				for _, r := range rows {
-					logits, err := m.Forward(r, nil)
-					if err != nil {
-						return err
-					}
-					if i == 0 {
-						for _, v := range logits {
-							finite = finite && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
-						}
-					}
-				}
-				if i >= warmup {
-					times = append(times, time.Since(t0).Seconds())
-				}
+			r, err := analysis.Bench(m, rows, warmup, repeat)
+			if err != nil {
+				return err
 			}
-			slices.Sort(times)
-			med := times[len(times)/2]
-			if len(times)%2 == 0 {
-				med = (times[len(times)/2-1] + times[len(times)/2]) / 2
-			}
-			matrix, params, stored := benchWeights(ckpt)
-			if mc, ok := m.(model.MatrixCounter); ok {
-				matrix = mc.MatrixElements()
-			}
-			B := len(rows)
-			flops := 2*matrix*int64(B*T) + 4*int64(in.Layers*B*in.Heads*in.HeadDim)*int64(T*T)
 			nThreads := threads
 			if nThreads == 0 {
 				nThreads = runtime.GOMAXPROCS(0)
@@ -110,12 +80,12 @@ peak resident set (mapped weights included).`,
 				k string
 				v any
 			}{
-				{"impl", "sinkscope"}, {"arch", in.Arch}, {"threads", nThreads}, {"tokens", T}, {"batch", B},
-				{"params", params}, {"weights_stored", stored}, {"load_s", round(loadS, 3)},
-				{"forward_s_median", round(med, 4)}, {"forward_s_min", round(times[0], 4)},
-				{"tokens_per_s", round(float64(B*T)/med, 2)}, {"gflops", round(float64(flops)/med/1e9, 2)},
-				{"peak_rss_mb", round(peakRSSMB(), 1)}, {"flops_per_forward", flops}, {"runs", len(times)},
-				{"logits_finite", finite},
+				{"impl", "sinkscope"}, {"arch", in.Arch}, {"threads", nThreads}, {"tokens", T}, {"batch", len(rows)},
+				{"params", r.Params}, {"weights_stored", r.DTypes}, {"load_s", round(loadS, 3)},
+				{"forward_s_median", round(r.Median, 4)}, {"forward_s_min", round(r.Min, 4)},
+				{"tokens_per_s", round(float64(len(rows)*T)/r.Median, 2)}, {"gflops", round(float64(r.Flops)/r.Median/1e9, 2)},
+				{"peak_rss_mb", round(analysis.PeakRSSMB(), 1)}, {"flops_per_forward", r.Flops}, {"runs", repeat},
+				{"logits_finite", r.Finite},
 			}
 			var buf bytes.Buffer
 			buf.WriteByte('{')
@@ -168,62 +138,6 @@ func readBenchIDs(spec string) ([][]int, error) {
 		return nil, fmt.Errorf("bench: %s: no token ids", spec)
 	}
 	return rows, nil
-}
-
-// benchWeights returns the weight-matrix elements a forward multiplies by
-// (2-D tensors except the embedding, plus the embedding when it doubles as
-// the output head; a model.MatrixCounter's own count replaces this for the
-// families whose names differ), all parameters, and the stored dtypes.
-func benchWeights(c *loader.Checkpoint) (matrix, params int64, dtypes string) {
-	var seen []string
-	hasHead := false
-	for _, name := range c.Tensors.Names() {
-		t, err := c.Tensors.Get(name)
-		if err != nil {
-			continue
-		}
-		n := int64(t.Len())
-		params += n
-		if !slices.Contains(seen, t.DType.String()) {
-			seen = append(seen, t.DType.String())
-		}
-		if len(t.Shape) == 2 && name != "model.embed_tokens.weight" {
-			matrix += n
-		}
-		if name == "lm_head.weight" {
-			hasHead = true
-			if c.Config.TieWordEmbeddings {
-				matrix -= n
-			}
-		}
-	}
-	if !hasHead || c.Config.TieWordEmbeddings {
-		if e, err := c.Tensors.Get("model.embed_tokens.weight"); err == nil {
-			matrix += int64(e.Len())
-		}
-	}
-	slices.Sort(seen)
-	return matrix, params, strings.Join(seen, ",")
-}
-
-// peakRSSMB returns the process's peak resident set size in MB (VmHWM, the
-// value getrusage reports as ru_maxrss), or -1 where /proc is unavailable.
-func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return -1
 }
 
 func round(x float64, digits int) float64 {

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"archive/zip"
 	"bufio"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/sinkscope/sinkscope"
@@ -77,21 +71,21 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 			if _, err := m.Forward(input, &hs); err != nil {
 				return err
 			}
-			d := &dumpResult{model: args[0], ids: input, points: points, cache: cache}
+			d := hooks.Dump{Model: args[0], IDs: input, Tensors: cache}
 			if tok != nil {
 				for _, id := range input {
-					d.tokens = append(d.tokens, tok.Token(id))
+					d.Tokens = append(d.Tokens, tok.Token(id))
 				}
 			}
 			var write func(io.Writer) error
 			switch ext {
 			case ".npy":
 				t := cache[points[0]]
-				write = func(w io.Writer) error { return writeNPY(w, t.Shape, t.Data) }
+				write = func(w io.Writer) error { return hooks.WriteNPY(w, t) }
 			case ".npz":
-				write = d.writeNPZ
+				write = cache.WriteNPZ
 			default:
-				write = d.writeJSON
+				write = d.WriteJSON
 			}
 			if out == "" {
 				bw := bufio.NewWriter(cmd.OutOrStdout())
@@ -111,150 +105,6 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 	f.StringVar(&bos, "bos", "auto", "BOS token for --text: auto, always or never")
 	f.IntVar(&threads, "threads", 0, "threads for the forward pass (0: all cores)")
 	return c
-}
-
-// dumpResult is what dump writes.
-type dumpResult struct {
-	model  string
-	ids    []int
-	tokens []string // nil without a tokenizer
-	points []hooks.Point
-	cache  hooks.Cache
-}
-
-// sortedNames returns the tensor names in sorted order, as the JSON keys are.
-func (d *dumpResult) sortedNames() []string {
-	names := make([]string, len(d.points))
-	for i, p := range d.points {
-		names[i] = p.String()
-	}
-	sort.Strings(names)
-	return names
-}
-
-func (d *dumpResult) byName(name string) hooks.Tensor {
-	p, _ := hooks.Parse(name)
-	return d.cache[p]
-}
-
-// writeJSON writes the result with sorted keys, streaming the float data.
-func (d *dumpResult) writeJSON(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	b := make([]byte, 0, 64)
-	bw.WriteString(`{"input_ids":[`)
-	for i, id := range d.ids {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString(strconv.Itoa(id))
-	}
-	bw.WriteString(`],"model":`)
-	bw.WriteString(jsonText(d.model))
-	bw.WriteString(`,"tensors":{`)
-	for i, name := range d.sortedNames() {
-		t := d.byName(name)
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString(jsonText(name))
-		bw.WriteString(`:{"data":[`)
-		for j, v := range t.Data {
-			if j > 0 {
-				bw.WriteByte(',')
-			}
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				bw.WriteString("null")
-				continue
-			}
-			b = strconv.AppendFloat(b[:0], float64(v), 'g', -1, 32)
-			bw.Write(b)
-		}
-		bw.WriteString(`],"shape":[`)
-		for j, s := range t.Shape {
-			if j > 0 {
-				bw.WriteByte(',')
-			}
-			bw.WriteString(strconv.Itoa(s))
-		}
-		bw.WriteString(`]}`)
-	}
-	bw.WriteString(`},"tokens":`)
-	if d.tokens == nil {
-		bw.WriteString("null")
-	} else {
-		bw.WriteByte('[')
-		for i, s := range d.tokens {
-			if i > 0 {
-				bw.WriteByte(',')
-			}
-			bw.WriteString(jsonText(s))
-		}
-		bw.WriteByte(']')
-	}
-	bw.WriteString("}\n")
-	return bw.Flush()
-}
-
-// jsonText returns s as a JSON string, with <, > and & left as they are
-// (token strings such as "<s>" stay readable).
-func jsonText(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s) // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// writeNPZ writes a zip (stored, not compressed) of NAME.npy files, which
-// numpy.load opens as a mapping from NAME to array.
-func (d *dumpResult) writeNPZ(w io.Writer) error {
-	zw := zip.NewWriter(w)
-	for _, name := range d.sortedNames() {
-		t := d.byName(name)
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store})
-		if err != nil {
-			return err
-		}
-		if err := writeNPY(fw, t.Shape, t.Data); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
-}
-
-// writeNPY writes a float32 array in the .npy format version 1.0: magic,
-// version, a little-endian uint16 header length, a Python-literal header dict
-// padded with spaces and a newline to a multiple of 64 bytes, then the data,
-// little-endian, C order.
-func writeNPY(w io.Writer, shape []int, data []float32) error {
-	dims := make([]string, len(shape))
-	for i, s := range shape {
-		dims[i] = strconv.Itoa(s)
-	}
-	tuple := "(" + strings.Join(dims, ", ") + ")"
-	if len(shape) == 1 {
-		tuple = "(" + dims[0] + ",)"
-	}
-	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': " + tuple + ", }"
-	const prefix = 10 // magic (6) + version (2) + header length (2)
-	pad := 64 - (prefix+len(dict)+1)%64
-	if pad == 64 {
-		pad = 0
-	}
-	header := dict + strings.Repeat(" ", pad) + "\n"
-	if len(header) > math.MaxUint16 {
-		return fmt.Errorf("npy: shape %v: header too long", shape)
-	}
-	bw := bufio.NewWriter(w)
-	bw.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(bw, binary.LittleEndian, uint16(len(header)))
-	bw.WriteString(header)
-	var b [4]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		bw.Write(b[:])
-	}
-	return bw.Flush()
 }
 
 // modelInput returns the checkpoint's tokenizer (nil if it has none) and the

@@ -1,28 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
+	"strconv"
 	"strings"
-	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope"
-	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/analysis"
+	"github.com/sinkscope/sinkscope/figure"
 	"github.com/sinkscope/sinkscope/internal/atomicfile"
-	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
-	"github.com/sinkscope/sinkscope/model"
-	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
-// builtinModel is how the built-in Bigram-Backcopy checkpoint is named in output.
-const builtinModel = "builtin:bbtoy"
-
+// headsFlags are the analysis flags heads and diff share.
 type headsFlags struct {
 	in         inputFlags
 	format     *string
@@ -30,34 +23,47 @@ type headsFlags struct {
 	tauDormant float64
 	tauActive  float64
 	ablate     string
+	sinkEps    float64
 	plot       string
 	output     string
 	threads    int
+	zeroFrac   string
+	zeroRules  string
+	zeroOut    string
+	zeroPlot   string
 }
 
-func newHeadsCmd() *cobra.Command {
-	var f headsFlags
-	c := &cobra.Command{
-		Use:   "heads [MODEL...]",
-		Short: "Per-head attention-sink statistics and active/dormant classes on each input domain",
-		Long: `heads runs each MODEL over the sequences of each domain and prints one row per
+const headsLong = `heads runs each MODEL over the sequences of each domain and prints one row per
 (domain, layer, head) — with a leading model column when several models are given:
 
-  domain            the domain name
-  layer, head       the head
-  n_seqs            sequences that contributed
-  first_attn        mean over queries i ≥ 1 of the attention on key 0, averaged over sequences
-  first_attn_std    its standard deviation over sequences (n−1)
-  attn_mass_first   Σ_i A[i,0] / T: mean attention key 0 receives from all queries that see it
-  dlogit_first      mean over queries of S[i,0] − mean_{j≤i} S[i,j] (scaled scores)
-  value_norm_first  ‖W_O^(h) v_0‖, what the head writes when it attends only to key 0
-  value_norm_rest   the median over positions k ≥ 1 of ‖W_O^(h) v_k‖
-  head_out_norm     mean over queries i ≥ 1 of ‖W_O^(h) z_i‖
-  ablation_dloss    (with --ablate) mean over sequences of the next-token loss with the head
-                    zeroed minus without; empty/null for heads not ablated
-  class             dormant (score ≥ --tau-dormant), active (score < --tau-active) or mixed,
-                    under --rule: first_attn, entropy (column entropy × (1 − row entropy))
-                    or out_norm (1 − head_out_norm / the layer's mean head_out_norm)
+  domain, layer, head  where
+  n_seqs               sequences that contributed
+  first_attn           mean over queries i ≥ 1 of the attention on key 0, averaged over sequences
+  first_attn_std       its standard deviation over sequences (n−1)
+  attn_mass_first      Σ_i A[i,0] / T: mean attention key 0 receives from all queries that see it
+  prev_attn            mean over queries i ≥ 1 of A[i,i−1], the attention on the previous token
+  dlogit_first         mean over queries of S[i,0] − mean_{j≤i} S[i,j] (scaled scores)
+  entropy              column entropy × (1 − row entropy) of the pattern (the entropy rule)
+  value_norm_first     ‖W_O^(h) v_0‖, what the head writes when it attends only to key 0
+  value_norm_rest      the median over positions k ≥ 1 of ‖W_O^(h) v_k‖
+  value_norm_mean      the mean over positions k of ‖W_O^(h) v_k‖
+  z_norm               mean over queries i ≥ 1 of ‖z_i‖ = ‖(A·V)_i‖, before W_O
+  ahon_ln              z_norm over the mean z_norm of the layer's heads (AHON-LN, Sandoval-Segura et al.)
+  head_out_norm        mean over queries i ≥ 1 of ‖W_O^(h) z_i‖, after W_O
+  head_out_norm_ln     head_out_norm over the layer's mean
+  last_out_norm        ‖W_O^(h) z_i‖ at the last query
+  top_sink, second_sink  the two keys (positions in the first half) with the most attention mass
+  ablation_dloss       (with --ablate) mean over sequences of the next-token loss with the head
+                       zeroed minus without; empty/null for heads not ablated
+  class                dormant, mixed or active under --rule, which may be any score column
+                       or out_norm (1 − head_out_norm_ln, clipped). first_attn, entropy and
+                       out_norm are dormant when high (≥ --tau-dormant, default 0.8; active
+                       < --tau-active, default 0.5); the norms when low (≤ --tau-dormant;
+                       active > --tau-active; ahon_ln and head_out_norm_ln default to 0.2 and
+                       0.5, the raw norms need both thresholds given)
+
+The metrics package documentation defines each number once. Per-sequence values are averaged
+over the domain's sequences (the normalised scores are normalised per sequence).
 
 Domains: --domain NAME=PATH (repeatable), and --ids/--text as a one-sequence domain named
 "input". Texts are encoded under --bos, cut to --seq-len tokens, and shorter ones skipped
@@ -68,105 +74,153 @@ domains by the type of each query's input token. Without MODEL, the built-in
 Bigram-Backcopy checkpoint is analysed.
 
 After the rows comes a summary: per domain the number of sequences used and skipped, the
-mean loss, the sink rate (share of heads with attn_mass_first > 0.3, Gu et al.), the class
-counts, and the active-dormant heads (dormant on one domain and active on another). In
-table format the summary follows the table on the output; with --format json or csv the
-output holds only the rows and the summary goes to stderr.`,
+mean loss, the sink rates at --sink-eps (Gu et al. use 0.3, Barbero et al. 0.8: the share of
+heads whose attention mass on key 0, or on their top key, exceeds it), the share of heads
+whose top sink is not key 0, the tokens at the most attended keys, the class counts, and the
+active-dormant heads (dormant on one domain and active on another). In table format the
+summary follows the table on the output; with --format json or csv the output holds only
+the rows and the summary goes to stderr.
+
+--zero-frac F1,F2,… measures calibrated zeroing (Sandoval-Segura et al.): for each rule of
+--zero-rules, τ is the quantile of the rule's scores over all (head, sequence) pairs of a
+domain such that a fraction F of the pairs is past it; every sequence is run again with its
+heads past τ zeroed, and the curve is the mean Δloss against the fraction zeroed. Its rows
+(domain, rule, frac, tau, zeroed_frac, dloss) go to --zero-out in --format, or in table
+format after the summary; --zero-plot draws the curves.`
+
+func newHeadsCmd() *cobra.Command {
+	var f headsFlags
+	c := &cobra.Command{
+		Use:   "heads [MODEL...]",
+		Short: "Per-head attention-sink statistics and active/dormant classes on each input domain",
+		Long:  headsLong,
 		Example: `  sinkscope heads
   sinkscope heads ./stories260K_hf
   sinkscope heads ./stories260K_hf --domain wiki=wiki.txt --domain code=./src --format csv -o heads.csv
   sinkscope heads ./stories260K_hf --ids 1,403,407,261,378 --format json
-  sinkscope heads ./stories260K_hf --ablate all --plot heads.png`,
+  sinkscope heads ./stories260K_hf --ablate all --plot heads.png
+  sinkscope heads ./shakespeare --zero-frac 0,0.05,0.1,0.2,0.3 --zero-plot zero.png`,
 	}
-	f.in.register(c)
-	f.format = formatFlag(c, "table")
+	f.register(c, "write a PNG heatmap of first_attn (layer × head) per domain, and the difference of the first two domains")
 	fl := c.Flags()
-	fl.StringVar(&f.rule, "rule", "first_attn", "classification rule: first_attn, entropy or out_norm")
-	fl.Float64Var(&f.tauDormant, "tau-dormant", 0.8, "a head is dormant when its score is ≥ this")
-	fl.Float64Var(&f.tauActive, "tau-active", 0.5, "a head is active when its score is < this")
-	fl.StringVar(&f.ablate, "ablate", "", `measure Δloss of zeroing heads: "all" or a list like 16.25,3.1 (one forward pass per head and sequence)`)
-	fl.StringVar(&f.plot, "plot", "", "write a PNG heatmap of first_attn (layer × head) per domain, and the difference of the first two domains")
-	fl.StringVarP(&f.output, "output", "o", "", "write the rows (and, for table, the summary) to this file, atomically, instead of stdout")
-	fl.IntVar(&f.threads, "threads", 0, "threads per forward pass (0: all cores)")
+	fl.StringVar(&f.zeroFrac, "zero-frac", "", "measure calibrated zeroing at these fractions of (head, sequence) pairs, e.g. 0,0.05,0.1")
+	fl.StringVar(&f.zeroRules, "zero-rules", "first_attn,ahon_ln,value_norm_first", "rules to calibrate zeroing by")
+	fl.StringVar(&f.zeroOut, "zero-out", "", "write the zeroing rows to this file in --format (needed for json and csv)")
+	fl.StringVar(&f.zeroPlot, "zero-plot", "", "write a PNG of Δloss against the fraction of heads zeroed")
 	c.RunE = func(cmd *cobra.Command, args []string) error { return runHeads(cmd, args, &f) }
 	return c
 }
 
-// modelRun is one model's analysis.
-type modelRun struct {
-	label   string
-	info    model.Info
-	domains []domainSet
-	results []metrics.DomainResult
-	classes [][]metrics.Class
-	first   []string // per domain: what sits at position 0
+// register adds the shared analysis flags to c.
+func (f *headsFlags) register(c *cobra.Command, plotHelp string) {
+	f.in.register(c)
+	f.format = formatFlag(c, "table")
+	fl := c.Flags()
+	fl.StringVar(&f.rule, "rule", "first_attn", "classification rule: first_attn, entropy, out_norm or any score column (value_norm_first, ahon_ln, ...)")
+	fl.Float64Var(&f.tauDormant, "tau-dormant", 0.8, "a head is dormant when its score is past this (≥ for first_attn, entropy, out_norm; ≤ for norms)")
+	fl.Float64Var(&f.tauActive, "tau-active", 0.5, "a head is active when its score is short of this (< for first_attn, entropy, out_norm; > for norms)")
+	fl.StringVar(&f.ablate, "ablate", "", `measure Δloss of zeroing heads: "all" or a list like 16.25,3.1 (one forward pass per head and sequence)`)
+	fl.Float64Var(&f.sinkEps, "sink-eps", metrics.SinkEps, "attention mass above which a key is a sink, for the sink rates (Gu et al. 0.3, Barbero et al. 0.8)")
+	fl.StringVar(&f.plot, "plot", "", plotHelp)
+	fl.StringVarP(&f.output, "output", "o", "", "write the rows (and, for table, the summary) to this file, atomically, instead of stdout")
+	fl.IntVar(&f.threads, "threads", 0, "threads per forward pass (0: all cores)")
 }
 
-// validate checks the flags heads and diff share and returns the BOS policy,
-// the classifier and the heads to ablate (nil for none or "all").
-func (f *headsFlags) validate() (bos tokenizer.BOSPolicy, cl metrics.Classifier, ablate []metrics.Head, err error) {
-	if err = checkFormat(*f.format); err != nil {
-		return
-	}
-	if bos, err = f.in.check(); err != nil {
-		return
+// options checks the flags and returns the classifier and the analysis
+// options.
+func (f *headsFlags) options(cmd *cobra.Command) (metrics.Classifier, analysis.HeadOptions, error) {
+	var cl metrics.Classifier
+	var o analysis.HeadOptions
+	if err := checkFormat(*f.format); err != nil {
+		return cl, o, err
 	}
 	rule, err := metrics.ParseRule(f.rule)
 	if err != nil {
-		return bos, cl, nil, usageError{err}
+		return cl, o, usageError{err}
 	}
 	cl = metrics.Classifier{Rule: rule, Dormant: f.tauDormant, Active: f.tauActive}
-	if err = cl.Validate(); err != nil {
-		return bos, cl, nil, usageError{err}
+	if d, a, ok := rule.DefaultThresholds(); ok {
+		if !cmd.Flags().Changed("tau-dormant") {
+			cl.Dormant = d
+		}
+		if !cmd.Flags().Changed("tau-active") {
+			cl.Active = a
+		}
+	} else if !cmd.Flags().Changed("tau-dormant") || !cmd.Flags().Changed("tau-active") {
+		return cl, o, usagef("--rule %s has no default thresholds (its scale depends on the model): give --tau-dormant and --tau-active", rule)
 	}
-	if f.ablate != "" && f.ablate != "all" {
-		if ablate, err = metrics.ParseHeads(f.ablate); err != nil {
-			return bos, cl, nil, usageError{err}
+	if err = cl.Validate(); err != nil {
+		return cl, o, usageError{err}
+	}
+	switch f.ablate {
+	case "":
+	case "all":
+		o.AblateAll = true
+	default:
+		if o.Ablate, err = metrics.ParseHeads(f.ablate); err != nil {
+			return cl, o, usageError{err}
 		}
 	}
 	if f.threads < 0 {
-		return bos, cl, nil, usagef("--threads %d: want 0 (all cores) or more", f.threads)
+		return cl, o, usagef("--threads %d: want 0 (all cores) or more", f.threads)
 	}
-	return bos, cl, ablate, nil
+	if !(f.sinkEps >= 0 && f.sinkEps < 1) {
+		return cl, o, usagef("--sink-eps %g: want a number in [0, 1)", f.sinkEps)
+	}
+	if f.zeroFrac == "" {
+		if f.zeroOut != "" || f.zeroPlot != "" {
+			return cl, o, usagef("--zero-out and --zero-plot need --zero-frac")
+		}
+		return cl, o, nil
+	}
+	if *f.format != "table" && f.zeroOut == "" {
+		return cl, o, usagef("--zero-frac with --format %s needs --zero-out FILE", *f.format)
+	}
+	z := &analysis.Zeroing{}
+	for _, s := range strings.Split(f.zeroFrac, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return cl, o, usagef("--zero-frac %q: %q is not a fraction in [0, 1]", f.zeroFrac, s)
+		}
+		z.Fracs = append(z.Fracs, v)
+	}
+	for _, s := range strings.Split(f.zeroRules, ",") {
+		r, err := metrics.ParseRule(strings.TrimSpace(s))
+		if err != nil {
+			return cl, o, usageError{err}
+		}
+		z.Rules = append(z.Rules, r)
+	}
+	o.Zeroing = z
+	return cl, o, nil
 }
 
 func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 	defer tightenGC()()
-	bos, cl, ablate, err := f.validate()
+	cl, opts, err := f.options(cmd)
 	if err != nil {
 		return err
 	}
-	srcs, err := f.in.readSources()
+	src, err := f.in.read()
 	if err != nil {
 		return err
 	}
 	models := args
 	if len(models) == 0 {
-		models = []string{builtinModel}
+		models = []string{sinkscope.Builtin}
 	}
-	stderr := cmd.ErrOrStderr()
-	var runs []*modelRun
+	var reps []*analysis.Report
+	var names [][]string // per model, its token names by id (for the sinks)
 	for _, arg := range models {
-		run, err := analyseModel(arg, f, srcs, bos, cl, ablate, stderr)
+		rep, name, err := headsOf(cmd, arg, f.threads, src, opts)
 		if err != nil {
 			return err
 		}
-		runs = append(runs, run)
-	}
-	rec := headRecords(runs, f.ablate != "")
-	var out, summary bytes.Buffer
-	if err := rec.write(&out, *f.format); err != nil {
-		return err
-	}
-	writeSummary(&summary, runs, cl)
-	if *f.format == "table" {
-		out.WriteString("\n")
-		out.Write(summary.Bytes())
-	} else {
-		stderr.Write(summary.Bytes())
+		reps = append(reps, rep)
+		names = append(names, name)
 	}
 	if f.plot != "" {
-		png, err := plotHeads(runs)
+		png, err := figure.Heads(reps)
 		if err != nil {
 			return err
 		}
@@ -174,126 +228,88 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 			return err
 		}
 	}
-	if f.output != "" {
-		return atomicfile.WriteFile(f.output, out.Bytes())
+	var zero *records
+	if opts.Zeroing != nil {
+		zero = zeroRecords(reps)
+		if err := writeZeroing(f, reps, zero); err != nil {
+			return err
+		}
 	}
-	_, err = cmd.OutOrStdout().Write(out.Bytes())
-	return err
+	summary := func(w io.Writer) {
+		for i, rep := range reps {
+			writeSummary(w, rep, rep.Classes(cl), cl, f.sinkEps, names[i])
+		}
+		if zero != nil && f.zeroOut == "" {
+			fmt.Fprintf(w, "\ncalibrated zeroing (Δloss against the fraction of (head, sequence) pairs zeroed):\n")
+			zero.write(w, "table")
+		}
+	}
+	return emit(cmd, headRecords(reps, cl, opts.Ablate != nil || opts.AblateAll), *f.format, summary, f.output)
 }
 
-// analyseModel opens one model and reduces every domain.
-func analyseModel(arg string, f *headsFlags, srcs []source, bos tokenizer.BOSPolicy, cl metrics.Classifier, ablate []metrics.Head, stderr io.Writer) (*modelRun, error) {
-	m, tok, closeFn, err := openAnalysisModel(arg, f.threads)
+// headsOf opens one model and analyses it, with a progress bar; it returns
+// the report and the model's token names of the sink tokens.
+func headsOf(cmd *cobra.Command, arg string, threads int, src *analysis.Sources, opts analysis.HeadOptions) (*analysis.Report, []string, error) {
+	m, err := analysis.Open(arg, threads)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer closeFn()
-	info := m.Info()
-	run := &modelRun{label: arg, info: info}
-	if run.domains, err = f.in.modelDomains(m, arg, tok, bos, srcs); err != nil {
-		return nil, err
+	defer m.Close()
+	doms, err := src.For(m)
+	if err != nil {
+		return nil, nil, err
 	}
-	heads := ablate
-	if f.ablate == "all" {
-		heads = metrics.AllHeads(info)
-	}
-	for _, h := range heads {
-		if h.Layer >= info.Layers || h.Head >= info.Heads {
-			return nil, usagef("--ablate: head %v is outside %s (%d layers × %d heads)", h, arg, info.Layers, info.Heads)
-		}
-	}
-	total := 0
-	for _, d := range run.domains {
-		total += d.n * (1 + len(heads))
-	}
-	bosID, bosName, hasBOS := firstToken(m, tok)
-	bar := newProgress(stderr, fmt.Sprintf("%s: %d forward passes", arg, total), total)
+	total := opts.Passes(m.Info(), doms)
+	bar := newProgress(cmd.ErrOrStderr(), fmt.Sprintf("%s: %d forward passes", arg, total), total)
 	defer bar.finish()
-	for _, d := range run.domains {
-		acc, err := metrics.NewAccumulator(m, metrics.Options{Ablate: heads, Progress: bar.step})
-		if err != nil {
-			return nil, fmt.Errorf("%s: --ablate: %w", arg, err)
-		}
-		i, withBOS := 0, 0
-		err = d.each(func(s metrics.Sequence) error {
-			i++
-			if hasBOS && s.IDs[0] == bosID {
-				withBOS++
+	opts.Progress = bar.step
+	rep, err := analysis.Heads(m, doms, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep, sinkTokenNames(m, rep), nil
+}
+
+// sinkTokenNames returns the names of the tokens of every domain's sink
+// counts, indexed by id (only those ids are filled).
+func sinkTokenNames(m *analysis.Model, rep *analysis.Report) []string {
+	names := make([]string, m.Info().Vocab)
+	for _, d := range rep.Domains {
+		for _, rank := range d.Result.SinkTokens {
+			for _, tc := range rank {
+				if tc.ID >= 0 && tc.ID < len(names) {
+					names[tc.ID] = m.TokenName(tc.ID)
+				}
 			}
-			if err := acc.Add(s); err != nil {
-				return fmt.Errorf("%s: domain %q, sequence %d: %w", arg, d.name, i, err)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
-		res := acc.Result()
-		run.results = append(run.results, res)
-		run.classes = append(run.classes, cl.Classify(&res))
-		run.first = append(run.first, firstTokenNote(bosID, bosName, hasBOS, withBOS, d.n))
 	}
-	return run, nil
+	return names
 }
 
-// plural writes n and word, with an s unless n is 1.
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// firstToken is the token a sequence should start with: the BOS token of
-// the tokenizer or of the Bigram-Backcopy task, if there is one.
-func firstToken(m model.Model, tok *tokenizer.Tokenizer) (id int, name string, ok bool) {
-	switch {
-	case tok != nil:
-		if id, ok = tok.BOS(); ok {
-			name = tok.Token(id)
-		}
-	case isToy(m):
-		task := m.(*bbtoy.Model).Task()
-		id, ok = task.BOS(), true
-		name = task.Token(id)
-	}
-	return id, name, ok
-}
-
-// firstTokenNote says which token sits at position 0 of a domain's n
-// sequences, withBOS of which start with the BOS token: the BOS token in how
-// many sequences, or that the first token is a content token.
-func firstTokenNote(bos int, name string, hasBOS bool, withBOS, n int) string {
-	switch {
-	case !hasBOS:
-		return "a content token (no BOS token is defined)"
-	case withBOS == 0:
-		return fmt.Sprintf("a content token in every sequence (BOS %q, id %d, is never first)", name, bos)
-	case withBOS == n:
-		return fmt.Sprintf("BOS %q (id %d) in every sequence", name, bos)
-	}
-	return fmt.Sprintf("BOS %q (id %d) in %d of %d sequences, a content token in the rest", name, bos, withBOS, n)
-}
+// headColumns are the score columns of a head row, in order, after n_seqs.
+var headColumns = []string{"first_attn", "first_attn_std", "attn_mass_first", "prev_attn", "dlogit_first", "entropy",
+	"value_norm_first", "value_norm_rest", "value_norm_mean", "z_norm", "ahon_ln", "head_out_norm", "head_out_norm_ln",
+	"last_out_norm", "top_sink", "second_sink"}
 
 // headRecords lays out the rows: one per (model, domain, layer, head).
-func headRecords(runs []*modelRun, withAblation bool) *records {
-	fields := []string{"domain", "layer", "head", "n_seqs", "first_attn", "first_attn_std", "attn_mass_first",
-		"dlogit_first", "value_norm_first", "value_norm_rest", "head_out_norm"}
+func headRecords(reps []*analysis.Report, cl metrics.Classifier, withAblation bool) *records {
+	fields := append([]string{"domain", "layer", "head", "n_seqs"}, headColumns...)
 	if withAblation {
 		fields = append(fields, "ablation_dloss")
 	}
 	fields = append(fields, "class")
-	multi := len(runs) > 1
+	multi := len(reps) > 1
 	if multi {
 		fields = append([]string{"model"}, fields...)
 	}
 	rec := &records{fields: fields}
-	for _, run := range runs {
-		for j, d := range run.domains {
-			res := &run.results[j]
-			for i, r := range res.HeadRes {
-				row := []any{d.name, r.Layer, r.Head, r.NSeqs, r.FirstAttn, r.FirstAttnStd, r.AttnMassFirst(),
-					r.DLogitFirst, r.ValueNormFirst, r.ValueNormRest, r.HeadOutNorm}
+	for _, rep := range reps {
+		classes := rep.Classes(cl)
+		for j, d := range rep.Domains {
+			for i, r := range d.Result.HeadRes {
+				row := []any{d.Name, r.Layer, r.Head, r.NSeqs, r.FirstAttn, r.FirstAttnStd, r.AttnMassFirst(), r.PrevAttn,
+					r.DLogitFirst, r.EntropyScore, r.ValueNormFirst, r.ValueNormRest, r.ValueNormMean, r.ZNorm, r.ZNormLN,
+					r.HeadOutNorm, r.HeadOutNormLN, r.LastOutNorm, position(r.Sinks[0]), position(r.Sinks[1])}
 				if withAblation {
 					if r.Ablated {
 						row = append(row, r.AblationDLoss)
@@ -301,9 +317,9 @@ func headRecords(runs []*modelRun, withAblation bool) *records {
 						row = append(row, nil)
 					}
 				}
-				row = append(row, string(run.classes[j][i]))
+				row = append(row, string(classes[j][i]))
 				if multi {
-					row = append([]any{run.label}, row...)
+					row = append([]any{rep.Label}, row...)
 				}
 				rec.add(row...)
 			}
@@ -312,134 +328,145 @@ func headRecords(runs []*modelRun, withAblation bool) *records {
 	return rec
 }
 
-// writeSummary prints the per-domain counts and the active-dormant heads.
-func writeSummary(w io.Writer, runs []*modelRun, cl metrics.Classifier) {
-	for _, run := range runs {
-		fmt.Fprintf(w, "%s (%s, %s × %s), rule %s (dormant ≥ %g, active < %g):\n",
-			run.label, run.info.Arch, plural(run.info.Layers, "layer"), plural(run.info.Heads, "head"), cl.Rule, cl.Dormant, cl.Active)
-		var names []string
-		for j, d := range run.domains {
-			res := run.results[j]
-			counts := map[metrics.Class]int{}
-			for _, c := range run.classes[j] {
-				counts[c]++
-			}
-			what := plural(res.NSeqs, "sequence")
-			if d.note != "" {
-				what += " (" + d.note + ")"
-			}
-			if d.skipped > 0 {
-				what += fmt.Sprintf(", %d texts shorter than --seq-len skipped", d.skipped)
-			}
-			if res.Skipped > 0 {
-				what += fmt.Sprintf(", %d without a counted query skipped", res.Skipped)
-			}
-			fmt.Fprintf(w, "  domain %s: %s; loss %.4f; sink rate (ε=0.3) %.3f; dormant %d, mixed %d, active %d\n",
-				d.name, what, res.Loss, res.SinkRate(metrics.SinkEps), counts[metrics.Dormant], counts[metrics.Mixed], counts[metrics.Active])
-			fmt.Fprintf(w, "    position 0: %s\n", run.first[j])
-			var peaks []string
-			massive, massive0 := 0, 0
-			for _, lr := range res.Resid {
-				peaks = append(peaks, fmt.Sprintf("%.2f", lr.PeakRatio))
-				massive += lr.Massive
-				massive0 += lr.MassiveFirst
-			}
-			fmt.Fprintf(w, "    residual peak ‖x₀‖/median ‖x_k‖ by layer: %s; massive activations: %d (%d at position 0)\n",
-				strings.Join(peaks, " "), massive, massive0)
-			names = append(names, d.name)
-		}
-		sw := metrics.ActiveDormant(names, run.classes, run.info.Heads)
-		if len(run.domains) < 2 {
-			fmt.Fprintf(w, "  active-dormant heads: need at least two domains\n")
-			continue
-		}
-		if len(sw) == 0 {
-			fmt.Fprintf(w, "  active-dormant heads: none\n")
-			continue
-		}
-		fmt.Fprintf(w, "  active-dormant heads (dormant on one domain, active on another): %d\n", len(sw))
-		for _, s := range sw {
-			fmt.Fprintf(w, "    %-6s dormant on %s; active on %s\n", s.Head, strings.Join(s.DormantOn, ", "), strings.Join(s.ActiveOn, ", "))
-		}
+// position is a key position, nil when there is none (-1).
+func position(k int) any {
+	if k < 0 {
+		return nil
 	}
+	return k
 }
 
-// openAnalysisModel opens a model argument (a checkpoint directory,
-// org/name[@revision] in the Hugging Face cache, or builtin:bbtoy) through
-// sinkscope.Open, with its tokenizer (nil when it has none). closer releases
-// the checkpoint.
-func openAnalysisModel(arg string, threads int) (m model.Model, tok *tokenizer.Tokenizer, closer func() error, err error) {
-	var ck *loader.Checkpoint
-	if arg == builtinModel {
-		if ck, err = openBuiltinToy(); err == nil {
-			if m, err = sinkscope.New(ck, threads); err != nil {
-				ck.Close()
-			}
+// writeSummary prints a model's per-domain counts, sinks and active-dormant
+// heads. names holds the token names of the sink tokens.
+func writeSummary(w io.Writer, rep *analysis.Report, classes [][]metrics.Class, cl metrics.Classifier, eps float64, names []string) {
+	info := rep.Info
+	fmt.Fprintf(w, "%s (%s, %s × %s), rule %s (%s):\n", rep.Label, info.Arch, analysis.Plural(info.Layers, "layer"),
+		analysis.Plural(info.Heads, "head"), cl.Rule, thresholds(cl))
+	var doms []string
+	for j, d := range rep.Domains {
+		res := &d.Result
+		what := analysis.Plural(res.NSeqs, "sequence")
+		if d.Note != "" {
+			what += " (" + d.Note + ")"
 		}
-	} else {
-		m, ck, err = sinkscope.Open(arg, threads)
-	}
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if ck.TokenizerPath != "" {
-		if tok, err = ck.Tokenizer(); err != nil {
-			ck.Close()
-			return nil, nil, nil, err
+		if d.Skipped > 0 {
+			what += fmt.Sprintf(", %d texts shorter than --seq-len skipped", d.Skipped)
 		}
+		if res.Skipped > 0 {
+			what += fmt.Sprintf(", %d without a counted query skipped", res.Skipped)
+		}
+		fmt.Fprintf(w, "  domain %s: %s; loss %.4f; %s\n", d.Name, what, res.Loss, classCounts(classes[j]))
+		fmt.Fprintf(w, "    position 0: %s\n", d.First)
+		fmt.Fprintf(w, "    sink rate (ε=%g): key 0 %.3f, top key %.3f; top sink is not key 0 in %.3f of heads\n",
+			eps, res.SinkRate(eps), res.SinkRateTop(eps), res.TopNotFirst())
+		fmt.Fprintf(w, "    most attended keys (mean over heads, per sequence): first %s; second %s\n",
+			sinkShares(res.SinkTokens[0], res.NSeqs, names), sinkShares(res.SinkTokens[1], res.NSeqs, names))
+		var peaks []string
+		massive, massive0 := 0, 0
+		for _, lr := range res.Resid {
+			peaks = append(peaks, fmt.Sprintf("%.2f", lr.PeakRatio))
+			massive += lr.Massive
+			massive0 += lr.MassiveFirst
+		}
+		fmt.Fprintf(w, "    residual peak ‖x₀‖/median ‖x_k‖ by layer: %s; massive activations: %d (%d at position 0)\n",
+			strings.Join(peaks, " "), massive, massive0)
+		doms = append(doms, d.Name)
 	}
-	return m, tok, ck.Close, nil
+	writeSwitches(w, doms, classes, info.Heads)
 }
 
-// openBuiltinToy opens the Bigram-Backcopy checkpoint embedded in the binary.
-func openBuiltinToy() (*loader.Checkpoint, error) {
-	ck, err := loader.OpenFS(bbtoy.Builtin(), ".")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", builtinModel, err)
+// thresholds reads "dormant ≥ 0.8, active < 0.5", or with ≤ and > for a
+// rule whose dormant heads score low.
+func thresholds(cl metrics.Classifier) string {
+	if cl.Rule.DormantWhenLow() {
+		return fmt.Sprintf("dormant ≤ %g, active > %g", cl.Dormant, cl.Active)
 	}
-	return ck, nil
+	return fmt.Sprintf("dormant ≥ %g, active < %g", cl.Dormant, cl.Active)
 }
 
-// progress draws a bar with an ETA on stderr when stderr is a terminal, and
-// nothing otherwise.
-type progress struct {
-	w           io.Writer
-	label       string
-	total, done int
-	start, last time.Time
-}
-
-func newProgress(w io.Writer, label string, total int) *progress {
-	f, ok := w.(*os.File)
-	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) || total == 0 {
-		return &progress{}
+// classCounts reads "dormant 3, mixed 1, active 28".
+func classCounts(cs []metrics.Class) string {
+	n := map[metrics.Class]int{}
+	for _, c := range cs {
+		n[c]++
 	}
-	return &progress{w: w, label: label, total: total, start: time.Now()}
+	return fmt.Sprintf("dormant %d, mixed %d, active %d", n[metrics.Dormant], n[metrics.Mixed], n[metrics.Active])
 }
 
-func (p *progress) step() {
-	if p.w == nil {
+// sinkShares reads `"<s>" 100%, "." 40%` for the three most frequent tokens.
+func sinkShares(tcs []metrics.TokenCount, n int, names []string) string {
+	if len(tcs) == 0 || n == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, tc := range tcs[:min(3, len(tcs))] {
+		name := fmt.Sprint(tc.ID)
+		if tc.ID >= 0 && tc.ID < len(names) && names[tc.ID] != "" {
+			name = strconv.Quote(names[tc.ID])
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*float64(tc.Count)/float64(n)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeSwitches prints the active-dormant heads of one model.
+func writeSwitches(w io.Writer, doms []string, classes [][]metrics.Class, heads int) {
+	if len(doms) < 2 {
+		fmt.Fprintf(w, "  active-dormant heads: need at least two domains\n")
 		return
 	}
-	p.done++
-	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond && p.done < p.total {
+	sw := metrics.ActiveDormant(doms, classes, heads)
+	if len(sw) == 0 {
+		fmt.Fprintf(w, "  active-dormant heads: none\n")
 		return
 	}
-	p.last = now
-	frac := float64(p.done) / float64(p.total)
-	const width = 30
-	n := int(frac * width)
-	eta := "?"
-	if p.done > 0 {
-		el := now.Sub(p.start)
-		eta = time.Duration(float64(el) * (1 - frac) / frac).Round(time.Second).String()
+	fmt.Fprintf(w, "  active-dormant heads (dormant on one domain, active on another): %d\n", len(sw))
+	for _, s := range sw {
+		fmt.Fprintf(w, "    %-6s dormant on %s; active on %s\n", s.Head, strings.Join(s.DormantOn, ", "), strings.Join(s.ActiveOn, ", "))
 	}
-	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %d/%d ETA %s ", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, p.done, p.total, eta)
 }
 
-func (p *progress) finish() {
-	if p.w != nil && p.done > 0 {
-		fmt.Fprintln(p.w)
+// zeroRecords lays out the zeroing curves: one row per (model, domain,
+// rule, fraction).
+func zeroRecords(reps []*analysis.Report) *records {
+	rec := &records{fields: []string{"domain", "rule", "frac", "tau", "zeroed_frac", "dloss"}}
+	multi := len(reps) > 1
+	if multi {
+		rec.fields = append([]string{"model"}, rec.fields...)
 	}
+	for _, rep := range reps {
+		for _, d := range rep.Domains {
+			for _, c := range d.Curves {
+				for _, p := range c.Points {
+					row := []any{d.Name, c.Rule.String(), p.Frac, p.Tau, p.Zeroed, p.DLoss}
+					if multi {
+						row = append([]any{rep.Label}, row...)
+					}
+					rec.add(row...)
+				}
+			}
+		}
+	}
+	return rec
+}
+
+// writeZeroing writes the zeroing rows and curve files asked for.
+func writeZeroing(f *headsFlags, reps []*analysis.Report, rec *records) error {
+	if f.zeroPlot != "" {
+		png, err := figure.Zeroing(reps)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(f.zeroPlot, png); err != nil {
+			return err
+		}
+	}
+	if f.zeroOut == "" {
+		return nil
+	}
+	var b strings.Builder
+	if err := rec.write(&b, *f.format); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(f.zeroOut, []byte(b.String()))
 }

@@ -259,7 +259,7 @@ func TestHeadsDeterministic(t *testing.T) {
 	}
 	csv, _ := runOK(t, "heads", dir, "--max-seqs", "2", "--format", "csv")
 	header := strings.SplitN(csv, "\n", 2)[0]
-	if want := "domain,layer,head,n_seqs,first_attn,first_attn_std,attn_mass_first,dlogit_first,value_norm_first,value_norm_rest,head_out_norm,class"; header != want {
+	if want := "domain,layer,head,n_seqs,first_attn,first_attn_std,attn_mass_first,prev_attn,dlogit_first,entropy,value_norm_first,value_norm_rest,value_norm_mean,z_norm,ahon_ln,head_out_norm,head_out_norm_ln,last_out_norm,top_sink,second_sink,class"; header != want {
 		t.Errorf("csv header %q, want %q", header, want)
 	}
 }
@@ -382,8 +382,8 @@ func TestHeadsBuiltinToy(t *testing.T) {
 		t.Errorf("heads without MODEL:\n%s\nwant trigger and non-trigger rows over 4 sequences", out)
 	}
 	lm := fixtures.Path(t, "hf/stories260K_hf")
-	out, stderr := runOK(t, "heads", builtinModel, lm, "--max-seqs", "2", "--format", "csv")
-	for _, want := range []string{"\n" + builtinModel + ",trigger,0,0,", "\n" + builtinModel + ",non-trigger,", "\n" + lm + ",prose,4,7,2,", "\n" + lm + ",code,0,0,2,"} {
+	out, stderr := runOK(t, "heads", sinkscope.Builtin, lm, "--max-seqs", "2", "--format", "csv")
+	for _, want := range []string{"\n" + sinkscope.Builtin + ",trigger,0,0,", "\n" + sinkscope.Builtin + ",non-trigger,", "\n" + lm + ",prose,4,7,2,", "\n" + lm + ",code,0,0,2,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("side-by-side table lacks a row starting %q", want)
 		}

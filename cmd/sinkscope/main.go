@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/analysis"
 )
 
 func main() {
@@ -40,7 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "sinkscope:", err)
 	var ue usageError
-	if errors.As(err, &ue) {
+	var oe analysis.OptionError
+	if errors.As(err, &ue) || errors.As(err, &oe) {
 		return 2
 	}
 	return 1

@@ -12,6 +12,8 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 )
 
 // records is a tidy table: named fields and rows of values in field order.
@@ -159,4 +161,29 @@ func tableCell(v any) string {
 	default:
 		return cell(v)
 	}
+}
+
+// emit writes the rows in format, followed by the summary: in table format
+// after the rows on the same output, otherwise on stderr. The output goes to
+// the file output, written atomically, or to stdout. summary may be nil.
+func emit(cmd *cobra.Command, rec *records, format string, summary func(io.Writer), output string) error {
+	var out bytes.Buffer
+	if err := rec.write(&out, format); err != nil {
+		return err
+	}
+	if summary != nil {
+		var s bytes.Buffer
+		summary(&s)
+		if format == "table" {
+			out.WriteString("\n")
+			out.Write(s.Bytes())
+		} else {
+			cmd.ErrOrStderr().Write(s.Bytes())
+		}
+	}
+	if output != "" {
+		return atomicfile.WriteFile(output, out.Bytes())
+	}
+	_, err := cmd.OutOrStdout().Write(out.Bytes())
+	return err
 }

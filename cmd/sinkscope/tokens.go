@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sinkscope/sinkscope/bbtoy"
-	"github.com/sinkscope/sinkscope/internal/atomicfile"
+	"github.com/sinkscope/sinkscope/analysis"
+	"github.com/sinkscope/sinkscope/internal/stats"
 	"github.com/sinkscope/sinkscope/metrics"
-	"github.com/sinkscope/sinkscope/model"
 	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
@@ -77,16 +74,16 @@ follows the table; with json or csv it goes to stderr.`,
 				return err
 			}
 		}
-		m, tok, closeFn, err := openAnalysisModel(args[0], threads)
+		m, err := analysis.Open(args[0], threads)
 		if err != nil {
 			return err
 		}
-		defer closeFn()
+		defer m.Close()
 		if text != "" {
-			if tok == nil {
+			if m.Tokenizer == nil {
 				return fmt.Errorf("%s has no tokenizer: use --ids", args[0])
 			}
-			if input, err = tok.EncodeBOS(text, policy); err != nil {
+			if input, err = m.Tokenizer.EncodeBOS(text, policy); err != nil {
 				return fmt.Errorf("--text: %w", err)
 			}
 			if len(input) < 2 {
@@ -96,44 +93,15 @@ follows the table; with json or csv it goes to stderr.`,
 		if info := m.Info(); info.MaxSeqLen > 0 && len(input) > info.MaxSeqLen {
 			return usagef("the input has %d tokens, more than the context of %s (%d)", len(input), args[0], info.MaxSeqLen)
 		}
-		r, err := metrics.Inspect(m, input)
+		r, err := metrics.Inspect(m.Model, input)
 		if err != nil {
 			return fmt.Errorf("%s: %w", args[0], err)
 		}
-		rec := tokenRecords(r, tokenNamer(m, tok))
-		var out, summary bytes.Buffer
-		if err := rec.write(&out, *format); err != nil {
-			return err
-		}
-		writeTokenSummary(&summary, args[0], r)
-		if *format == "table" {
-			out.WriteString("\n")
-			out.Write(summary.Bytes())
-		} else {
-			cmd.ErrOrStderr().Write(summary.Bytes())
-		}
-		if output != "" {
-			return atomicfile.WriteFile(output, out.Bytes())
-		}
-		_, err = cmd.OutOrStdout().Write(out.Bytes())
-		return err
+		summary := func(w io.Writer) { writeTokenSummary(w, args[0], r) }
+		return emit(cmd, tokenRecords(r, m.TokenName), *format, summary, output)
 	}
 	return c
 }
-
-// tokenNamer returns how to print a token id: the tokenizer's token, the
-// Bigram-Backcopy task's character, or nothing.
-func tokenNamer(m model.Model, tok *tokenizer.Tokenizer) func(int) string {
-	switch {
-	case tok != nil:
-		return tok.Token
-	case isToy(m):
-		return m.(*bbtoy.Model).Task().Token
-	}
-	return func(int) string { return "" }
-}
-
-func isToy(m model.Model) bool { _, ok := m.(*bbtoy.Model); return ok }
 
 func tokenRecords(r *metrics.TokenReport, name func(int) string) *records {
 	rec := &records{fields: []string{"layer", "position", "token_id", "token", "resid_norm", "attn_received", "value_norm", "massive_max", "extreme"}}
@@ -150,12 +118,7 @@ func tokenRecords(r *metrics.TokenReport, name func(int) string) *records {
 func writeTokenSummary(w io.Writer, label string, r *metrics.TokenReport) {
 	fmt.Fprintf(w, "%s: %d tokens; per layer: ‖resid₀‖ / median ‖resid_k≥1‖ and extreme positions\n", label, r.T)
 	for l := 0; l < r.Layers; l++ {
-		rest := append([]float64(nil), r.ResidNorm[l*r.T+1:(l+1)*r.T]...)
-		sort.Float64s(rest)
-		med := rest[len(rest)/2]
-		if len(rest)%2 == 0 {
-			med = (rest[len(rest)/2-1] + rest[len(rest)/2]) / 2
-		}
+		med := stats.Median(r.ResidNorm[l*r.T+1 : (l+1)*r.T])
 		var ext []string
 		for k := 0; k < r.T; k++ {
 			if r.Extreme(l, k) {

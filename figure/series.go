@@ -1,4 +1,4 @@
-package main
+package figure
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/sinkscope/sinkscope/analysis"
 	"github.com/sinkscope/sinkscope/metrics"
 )
 
@@ -23,19 +24,19 @@ type seriesLine struct {
 	y    []float64 // [checkpoints]
 }
 
-// plotSeries draws first_attn over the series and returns the PNG bytes:
+// Series draws first_attn over the series and returns the PNG bytes:
 // without heads, one panel per domain with the mean over heads of each layer;
 // with heads, one panel with a line per (head, domain). The x axis is the
 // training step when every checkpoint's name carries one, else the
 // checkpoint's index in the series.
-func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]byte, error) {
-	xs := make([]float64, len(items))
+func Series(runs []analysis.SeriesResult, heads []metrics.Head) ([]byte, error) {
+	xs := make([]float64, len(runs))
 	xLabel := "training step"
-	for i, it := range items {
-		if it.step.Step < 0 || it.step.Stage > 0 {
+	for i, it := range runs {
+		if it.Step.Step < 0 || it.Step.Stage > 0 {
 			xLabel = "checkpoint (series order)"
 		}
-		xs[i] = float64(it.step.Step)
+		xs[i] = float64(it.Step.Step)
 	}
 	if xLabel != "training step" {
 		for i := range xs {
@@ -49,21 +50,21 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 		scale = linLogScale{}
 		ticks = splitTicks(xs[len(xs)-1])
 	}
-	info := runs[0].info
+	info := runs[0].Report.Info
 	type panel struct {
 		title string
 		lines []seriesLine
 	}
 	var panels []panel
 	if len(heads) == 0 {
-		for j, d := range runs[0].domains {
-			p := panel{title: fmt.Sprintf("domain %s: mean first_attn per layer (%s × %s)", d.name, plural(info.Layers, "layer"), plural(info.Heads, "head"))}
+		for j, d := range runs[0].Report.Domains {
+			p := panel{title: fmt.Sprintf("domain %s: mean first_attn per layer (%s × %s)", d.Name, analysis.Plural(info.Layers, "layer"), analysis.Plural(info.Heads, "head"))}
 			for l := 0; l < info.Layers; l++ {
 				ln := seriesLine{name: fmt.Sprintf("layer %d", l), y: make([]float64, len(runs))}
 				for c, run := range runs {
 					var sum float64
 					for h := 0; h < info.Heads; h++ {
-						sum += run.results[j].Head(l, h).FirstAttn
+						sum += run.Report.Domains[j].Result.Head(l, h).FirstAttn
 					}
 					ln.y[c] = sum / float64(info.Heads)
 				}
@@ -74,10 +75,10 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 	} else {
 		p := panel{title: "first_attn of selected heads"}
 		for _, hd := range heads {
-			for j, d := range runs[0].domains {
-				ln := seriesLine{name: fmt.Sprintf("head %v, %s", hd, d.name), y: make([]float64, len(runs))}
+			for j, d := range runs[0].Report.Domains {
+				ln := seriesLine{name: fmt.Sprintf("head %v, %s", hd, d.Name), y: make([]float64, len(runs))}
 				for c, run := range runs {
-					ln.y[c] = run.results[j].Head(hd.Layer, hd.Head).FirstAttn
+					ln.y[c] = run.Report.Domains[j].Result.Head(hd.Layer, hd.Head).FirstAttn
 				}
 				p.lines = append(p.lines, ln)
 			}
@@ -112,7 +113,7 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 			}
 			line, points, err := plotter.NewLinePoints(pts)
 			if err != nil {
-				return nil, fmt.Errorf("--plot: %s: %w", ln.name, err)
+				return nil, fmt.Errorf("figure: %s: %w", ln.name, err)
 			}
 			col := plotutil.Color(i)
 			line.Color, points.Color = col, col
@@ -128,7 +129,7 @@ func plotSeries(items []seriesItem, runs []*modelRun, heads []metrics.Head) ([]b
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("--plot: encoding PNG: %w", err)
+		return nil, fmt.Errorf("figure: encoding PNG: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -1,4 +1,4 @@
-package main
+package figure
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/sinkscope/sinkscope/analysis"
 )
 
 // headGrid is a layer × head matrix of values as a plotter.GridXYZ: columns
@@ -34,32 +36,32 @@ type heatPanel struct {
 	cmap            palette.ColorMap
 }
 
-// plotHeads draws, for each model (one row of panels), a layer × head heatmap
+// Heads draws, for each report (one row of panels), a layer × head heatmap
 // of first_attn per domain on a fixed 0–1 scale, then the difference of the
 // first two domains on a −1–1 diverging scale, each with its colour bar, and
 // returns the PNG bytes.
-func plotHeads(runs []*modelRun) ([]byte, error) {
+func Heads(reps []*analysis.Report) ([]byte, error) {
 	var rows [][]heatPanel
 	cols := 0
-	for _, run := range runs {
+	for _, run := range reps {
 		var row []heatPanel
-		for j, d := range run.domains {
-			g := headGrid{layers: run.info.Layers, heads: run.info.Heads}
-			for _, r := range run.results[j].HeadRes {
+		for _, d := range run.Domains {
+			g := headGrid{layers: run.Info.Layers, heads: run.Info.Heads}
+			for _, r := range d.Result.HeadRes {
 				g.z = append(g.z, r.FirstAttn)
 			}
 			cm := moreland.ExtendedBlackBody()
 			cm.SetMin(0)
 			cm.SetMax(1)
 			row = append(row, heatPanel{
-				title:    fmt.Sprintf("%s\ndomain %s: first_attn (%d seqs)", run.label, d.name, run.results[j].NSeqs),
+				title:    fmt.Sprintf("%s\ndomain %s: first_attn (%d seqs)", run.Label, d.Name, d.Result.NSeqs),
 				barLabel: "first_attn (mean attention on token 0)",
 				grid:     g, cmap: cm,
 			})
 		}
-		if len(run.domains) >= 2 {
+		if len(run.Domains) >= 2 {
 			a, b := row[0].grid.z, row[1].grid.z
-			g := headGrid{layers: run.info.Layers, heads: run.info.Heads, z: make([]float64, len(a))}
+			g := headGrid{layers: run.Info.Layers, heads: run.Info.Heads, z: make([]float64, len(a))}
 			for i := range a {
 				g.z[i] = a[i] - b[i]
 			}
@@ -67,8 +69,8 @@ func plotHeads(runs []*modelRun) ([]byte, error) {
 			cm.SetMin(-1)
 			cm.SetMax(1)
 			row = append(row, heatPanel{
-				title:    fmt.Sprintf("%s\nfirst_attn: %s − %s", run.label, run.domains[0].name, run.domains[1].name),
-				barLabel: fmt.Sprintf("first_attn difference (%s − %s)", run.domains[0].name, run.domains[1].name),
+				title:    fmt.Sprintf("%s\nfirst_attn: %s − %s", run.Label, run.Domains[0].Name, run.Domains[1].Name),
+				barLabel: fmt.Sprintf("first_attn difference (%s − %s)", run.Domains[0].Name, run.Domains[1].Name),
 				grid:     g, cmap: cm,
 			})
 		}
@@ -91,7 +93,7 @@ func plotHeads(runs []*modelRun) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("--plot: encoding PNG: %w", err)
+		return nil, fmt.Errorf("figure: encoding PNG: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -1,4 +1,0 @@
-package metrics
-
-// MetricsMedianForTest exposes median to the external reference tests.
-var MetricsMedianForTest = median
