@@ -140,21 +140,7 @@ func TestHeadsShakespeareDomains(t *testing.T) {
 		} `json:"domains"`
 	}
 	fixtures.ReadJSON(t, "reference/shakespeare_llama_domains.json", &ref)
-	tmp := t.TempDir()
-	var domainArgs []string
-	for _, name := range []string{"prose", "code"} {
-		var b strings.Builder
-		for _, s := range ref.Domains[name].Sequences {
-			js, _ := json.Marshal(map[string][]int{"ids": s})
-			b.Write(js)
-			b.WriteByte('\n')
-		}
-		p := filepath.Join(tmp, name+".jsonl")
-		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		domainArgs = append(domainArgs, "--domain", name+"="+p)
-	}
+	domainArgs := shakespeareDomains(t, 32)
 	for _, ckpt := range []string{"hf/shakespeare_llama", "hf/shakespeare_llama_bf16"} {
 		t.Run(filepath.Base(ckpt), func(t *testing.T) {
 			bf16 := strings.HasSuffix(ckpt, "bf16")
