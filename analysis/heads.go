@@ -26,6 +26,10 @@ type Report struct {
 	Label   string     // the model, as given to Open
 	Info    model.Info // its shape
 	Domains []DomainReport
+	// Tokens names the tokens the report counts (the sink tokens of
+	// metrics.DomainResult.SinkTokens), for printing after the model is
+	// closed.
+	Tokens map[int]string
 }
 
 // DomainReport is the analysis of one domain.
@@ -125,6 +129,14 @@ func Heads(m *Model, domains []Domain, opts HeadOptions) (*Report, error) {
 		if z != nil {
 			if dr.Curves, err = z.curves(m.Model, d, opts.Progress); err != nil {
 				return nil, fmt.Errorf("%s: domain %q: zeroing: %w", m.Label, d.Name, err)
+			}
+		}
+		for _, rank := range dr.Result.SinkTokens {
+			for _, tc := range rank {
+				if rep.Tokens == nil {
+					rep.Tokens = map[int]string{}
+				}
+				rep.Tokens[tc.ID] = m.TokenName(tc.ID)
 			}
 		}
 		rep.Domains = append(rep.Domains, dr)

@@ -79,7 +79,7 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 			fmt.Fprintf(log, "diff: [%d/%d] %s: cached (%s)\n", i+1, len(cs), c.Arg, opts.Cache.Path(key))
 			continue
 		}
-		r, err := analyse(c.Arg, src, opts, progress)
+		r, err := Run(c.Arg, opts.Threads, src, opts.Heads, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -92,9 +92,11 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 	return out, nil
 }
 
-// analyse opens one checkpoint and runs the head analysis on it.
-func analyse(arg string, src *Sources, opts SeriesOptions, progress func(string, int) (func(), func())) (*Report, error) {
-	m, err := Open(arg, opts.Threads)
+// Run opens the model arg, turns the sources into its domains and runs Heads
+// on them, with a progress bar from progress (nil: none) over its forward
+// passes.
+func Run(arg string, threads int, src *Sources, opts HeadOptions, progress func(label string, total int) (step, done func())) (*Report, error) {
+	m, err := Open(arg, threads)
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +105,11 @@ func analyse(arg string, src *Sources, opts SeriesOptions, progress func(string,
 	if err != nil {
 		return nil, err
 	}
-	ho := opts.Heads
-	total := ho.Passes(m.Info(), doms)
-	step, done := progress(fmt.Sprintf("%s: %d forward passes", arg, total), total)
-	defer done()
-	ho.Progress = step
-	return Heads(m, doms, ho)
+	if progress != nil {
+		total := opts.Passes(m.Info(), doms)
+		step, done := progress(fmt.Sprintf("%s: %d forward passes", arg, total), total)
+		defer done()
+		opts.Progress = step
+	}
+	return Heads(m, doms, opts)
 }

@@ -64,7 +64,8 @@ func (z *Zeroing) check() error {
 	return nil
 }
 
-// passes is the number of extra forward passes per sequence at most.
+// passes is the number of extra forward passes per sequence at most: the
+// base loss again, and one per rule and nonzero fraction.
 func (z *Zeroing) passes() int {
 	n := 0
 	for _, f := range z.Fracs {
@@ -72,7 +73,10 @@ func (z *Zeroing) passes() int {
 			n++
 		}
 	}
-	return n * len(z.Rules)
+	if n == 0 {
+		return 0
+	}
+	return 1 + n*len(z.Rules)
 }
 
 // zeroRun collects one domain's per-sequence scores and then measures its
@@ -160,6 +164,7 @@ func (r *zeroRun) curves(m model.Model, d Domain, progress func()) ([]Curve, err
 		if err != nil {
 			return fmt.Errorf("sequence %d: %w", i+1, err)
 		}
+		step()
 		for j, rule := range r.z.Rules {
 			scores := r.scores[j][k*r.heads : (k+1)*r.heads]
 			for fi, f := range r.z.Fracs {

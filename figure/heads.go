@@ -1,7 +1,6 @@
 package figure
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"strconv"
@@ -91,11 +90,7 @@ func Heads(reps []*analysis.Report) ([]byte, error) {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("figure: encoding PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encode(img)
 }
 
 func drawPanel(heat, bar draw.Canvas, p heatPanel) error {

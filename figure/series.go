@@ -1,7 +1,6 @@
 package figure
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -127,11 +126,7 @@ func Series(runs []analysis.SeriesResult, heads []metrics.Head) ([]byte, error) 
 		pl.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: 0, Y: y0}, Max: vg.Point{X: pw, Y: y1}}})
 		leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: pw + 0.1*vg.Inch, Y: y0}, Max: vg.Point{X: pw + lw, Y: y1 - 0.3*vg.Inch}}})
 	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("figure: encoding PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encode(img)
 }
 
 // splitStep is where the step axis of a long series turns logarithmic, as in

@@ -1,7 +1,6 @@
 package figure
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -65,9 +64,5 @@ func Zeroing(reps []*analysis.Report) ([]byte, error) {
 		y0, y1 := H-vg.Length(k+1)*ph, H-vg.Length(k)*ph
 		pl.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{Min: vg.Point{X: 0, Y: y0}, Max: vg.Point{X: pw, Y: y1}}})
 	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("figure: encoding PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encode(img)
 }

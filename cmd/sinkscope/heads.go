@@ -210,14 +210,12 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 		models = []string{sinkscope.Builtin}
 	}
 	var reps []*analysis.Report
-	var names [][]string // per model, its token names by id (for the sinks)
 	for _, arg := range models {
-		rep, name, err := headsOf(cmd, arg, f.threads, src, opts)
+		rep, err := analysis.Run(arg, f.threads, src, opts, bars(cmd.ErrOrStderr()))
 		if err != nil {
 			return err
 		}
 		reps = append(reps, rep)
-		names = append(names, name)
 	}
 	if f.plot != "" {
 		png, err := figure.Heads(reps)
@@ -236,8 +234,8 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 		}
 	}
 	summary := func(w io.Writer) {
-		for i, rep := range reps {
-			writeSummary(w, rep, rep.Classes(cl), cl, f.sinkEps, names[i])
+		for _, rep := range reps {
+			writeSummary(w, rep, rep.Classes(cl), cl, f.sinkEps)
 		}
 		if zero != nil && f.zeroOut == "" {
 			fmt.Fprintf(w, "\ncalibrated zeroing (Δloss against the fraction of (head, sequence) pairs zeroed):\n")
@@ -245,45 +243,6 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 		}
 	}
 	return emit(cmd, headRecords(reps, cl, opts.Ablate != nil || opts.AblateAll), *f.format, summary, f.output)
-}
-
-// headsOf opens one model and analyses it, with a progress bar; it returns
-// the report and the model's token names of the sink tokens.
-func headsOf(cmd *cobra.Command, arg string, threads int, src *analysis.Sources, opts analysis.HeadOptions) (*analysis.Report, []string, error) {
-	m, err := analysis.Open(arg, threads)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer m.Close()
-	doms, err := src.For(m)
-	if err != nil {
-		return nil, nil, err
-	}
-	total := opts.Passes(m.Info(), doms)
-	bar := newProgress(cmd.ErrOrStderr(), fmt.Sprintf("%s: %d forward passes", arg, total), total)
-	defer bar.finish()
-	opts.Progress = bar.step
-	rep, err := analysis.Heads(m, doms, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return rep, sinkTokenNames(m, rep), nil
-}
-
-// sinkTokenNames returns the names of the tokens of every domain's sink
-// counts, indexed by id (only those ids are filled).
-func sinkTokenNames(m *analysis.Model, rep *analysis.Report) []string {
-	names := make([]string, m.Info().Vocab)
-	for _, d := range rep.Domains {
-		for _, rank := range d.Result.SinkTokens {
-			for _, tc := range rank {
-				if tc.ID >= 0 && tc.ID < len(names) {
-					names[tc.ID] = m.TokenName(tc.ID)
-				}
-			}
-		}
-	}
-	return names
 }
 
 // headColumns are the score columns of a head row, in order, after n_seqs.
@@ -337,8 +296,8 @@ func position(k int) any {
 }
 
 // writeSummary prints a model's per-domain counts, sinks and active-dormant
-// heads. names holds the token names of the sink tokens.
-func writeSummary(w io.Writer, rep *analysis.Report, classes [][]metrics.Class, cl metrics.Classifier, eps float64, names []string) {
+// heads.
+func writeSummary(w io.Writer, rep *analysis.Report, classes [][]metrics.Class, cl metrics.Classifier, eps float64) {
 	info := rep.Info
 	fmt.Fprintf(w, "%s (%s, %s × %s), rule %s (%s):\n", rep.Label, info.Arch, analysis.Plural(info.Layers, "layer"),
 		analysis.Plural(info.Heads, "head"), cl.Rule, thresholds(cl))
@@ -360,7 +319,7 @@ func writeSummary(w io.Writer, rep *analysis.Report, classes [][]metrics.Class, 
 		fmt.Fprintf(w, "    sink rate (ε=%g): key 0 %.3f, top key %.3f; top sink is not key 0 in %.3f of heads\n",
 			eps, res.SinkRate(eps), res.SinkRateTop(eps), res.TopNotFirst())
 		fmt.Fprintf(w, "    most attended keys (mean over heads, per sequence): first %s; second %s\n",
-			sinkShares(res.SinkTokens[0], res.NSeqs, names), sinkShares(res.SinkTokens[1], res.NSeqs, names))
+			sinkShares(res.SinkTokens[0], res.NSeqs, rep.Tokens), sinkShares(res.SinkTokens[1], res.NSeqs, rep.Tokens))
 		var peaks []string
 		massive, massive0 := 0, 0
 		for _, lr := range res.Resid {
@@ -394,14 +353,14 @@ func classCounts(cs []metrics.Class) string {
 }
 
 // sinkShares reads `"<s>" 100%, "." 40%` for the three most frequent tokens.
-func sinkShares(tcs []metrics.TokenCount, n int, names []string) string {
+func sinkShares(tcs []metrics.TokenCount, n int, names map[int]string) string {
 	if len(tcs) == 0 || n == 0 {
 		return "none"
 	}
 	var parts []string
 	for _, tc := range tcs[:min(3, len(tcs))] {
 		name := fmt.Sprint(tc.ID)
-		if tc.ID >= 0 && tc.ID < len(names) && names[tc.ID] != "" {
+		if names[tc.ID] != "" {
 			name = strconv.Quote(names[tc.ID])
 		}
 		parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*float64(tc.Count)/float64(n)))
