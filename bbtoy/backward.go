@@ -62,7 +62,7 @@ func (n *net[F]) backward(tokens, targets []int, a *acts[F], g *weights[F], scal
 	layerNormBack(s.dres, s.dln, a.lnfHat, a.lnfR, w.normW, g.normW, g.normB, d)
 	for l := len(a.layers) - 1; l >= 0; l-- {
 		la, lw, lg := &a.layers[l], &w.layers[l], &g.layers[l]
-		if c.hasMLP(l) {
+		if c.HasMLP(l) {
 			// dres is the gradient at resid_post and at mlp_out.
 			gemm(false, false, T, c.FF, d, 1, s.dres, d, lw.w2, c.FF, 0, s.dr, c.FF)
 			gemm(true, false, d, c.FF, T, 1, s.dres, d, la.r, c.FF, 1, lg.w2, c.FF)
@@ -75,7 +75,7 @@ func (n *net[F]) backward(tokens, targets []int, a *acts[F], g *weights[F], scal
 			gemm(false, false, T, d, c.FF, 1, s.dr, c.FF, lw.w1, d, 0, s.dln, d)
 			layerNormBack(s.dres, s.dln, la.ln2Hat, la.ln2R, lw.ln2W, lg.ln2W, lg.ln2B, d)
 		}
-		if c.hasAttn(l) {
+		if c.HasAttn(l) {
 			n.attentionBack(la, lw, lg, T, s)
 			layerNormBack(s.dres, s.dln, la.ln1Hat, la.ln1R, lw.ln1W, lg.ln1W, lg.ln1B, d)
 		}

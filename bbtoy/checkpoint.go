@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
+
 	"github.com/sinkscope/sinkscope/loader"
 )
 
@@ -114,7 +116,10 @@ func (m *Model) Save(dir string) error {
 	if err := loader.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("bbtoy: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "config.json"), cj)
+	if err := atomicfile.WriteFile(filepath.Join(dir, "config.json"), cj); err != nil {
+		return fmt.Errorf("bbtoy: %w", err)
+	}
+	return nil
 }
 
 // configJSON writes fc indented, with the task's bigram table one row per line.
@@ -137,30 +142,4 @@ func configJSON(fc *fileConfig) ([]byte, error) {
 	out.Write(bytes.TrimSpace(compactSpec(task)))
 	out.WriteString("\n}\n")
 	return out.Bytes(), nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("bbtoy: writing %s: %w", path, err)
-	}
-	_, err = bytes.NewReader(data).WriteTo(f)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("bbtoy: writing %s: %w", path, err)
-	}
-	return nil
 }

@@ -37,8 +37,11 @@ func DefaultConfig(t *Task, d, layers int) Config {
 // HeadDim is the width of one attention head.
 func (c Config) HeadDim() int { return c.D / c.Heads }
 
-func (c Config) hasAttn(l int) bool { return l >= len(c.NoAttn) || !c.NoAttn[l] }
-func (c Config) hasMLP(l int) bool  { return l >= len(c.NoMLP) || !c.NoMLP[l] }
+// HasAttn reports whether layer l has attention (NoAttn does not remove it).
+func (c Config) HasAttn(l int) bool { return l >= len(c.NoAttn) || !c.NoAttn[l] }
+
+// HasMLP reports whether layer l has an MLP (NoMLP does not remove it).
+func (c Config) HasMLP(l int) bool { return l >= len(c.NoMLP) || !c.NoMLP[l] }
 
 // Validate reports the first field out of range.
 func (c Config) Validate() error {

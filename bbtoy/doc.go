@@ -15,14 +15,14 @@
 //   - [Model]: a trained checkpoint behind the [model.Model] interface, with
 //     TransformerLens hook points, read through the loader like any Hugging
 //     Face checkpoint (config.json architectures ["BigramBackcopyTransformer"]);
-//   - [Trainer]: training with AdamW or SGD, a dynamics log and checkpoints;
+//   - [Trainer]: training with AdamW or SGD, one step at a time, and
+//     checkpoints;
 //   - [Builtin]: a small embedded checkpoint trained by this package;
-//   - [Analyze]: the head table, package metrics' statistics on the trigger
-//     and non-trigger query domains, and the component ablations;
-//   - [Reproduce]: the paper's three experiments (sink, ReLU attention, Adam
-//     vs SGD) against its numbers.
+//   - [Model.Domains]: the trigger and non-trigger query domains.
 //
-// The command line is "sinkscope bbtoy train|analyze|reproduce".
+// Experiments on the toy (training runs with a dynamics log, the head table
+// and ablations, the paper's experiments) are package bbtoy/lab; the command
+// line is "sinkscope bbtoy train|analyze|reproduce".
 //
 // # Training
 //

@@ -6,6 +6,12 @@ import (
 	"github.com/sinkscope/sinkscope/model"
 )
 
+// Domains of BB queries: grouped by the input token at the query position.
+const (
+	DomainTrigger    = "trigger"
+	DomainNonTrigger = "non-trigger"
+)
+
 // Token returns how token id prints: the task's character (model.TokenNamer).
 func (m *Model) Token(id int) string { return m.task.Token(id) }
 
@@ -27,7 +33,7 @@ func (m *Model) Domains(n int, seed uint64) []model.Domain {
 			q := make([]bool, task.SeqLen())
 			for range n {
 				task.Sample(rng, ids)
-				queryMask(task, ids, trigger, q)
+				task.Queries(ids, trigger, q)
 				if err := fn(ids, q); err != nil {
 					return err
 				}
@@ -41,11 +47,11 @@ func (m *Model) Domains(n int, seed uint64) []model.Domain {
 	}
 }
 
-// queryMask sets q[i] for the queries of ids in the trigger domain (trigger
+// Queries sets q[i] for the queries of ids in the trigger domain (trigger
 // set) or the non-trigger domain: by the type of the input token at i, BOS
-// in neither.
-func queryMask(task *Task, ids []int, trigger bool, q []bool) {
+// in neither. q has len(ids) entries.
+func (t *Task) Queries(ids []int, trigger bool, q []bool) {
 	for i, id := range ids {
-		q[i] = task.IsTrigger(id) == trigger && id != task.BOS()
+		q[i] = t.IsTrigger(id) == trigger && id != t.BOS()
 	}
 }

@@ -59,15 +59,10 @@ func ExampleNewTrainer() {
 		fmt.Println(err)
 		return
 	}
-	first := tr.Step()
+	first, last := tr.Step(), 0.0
 	for i := 0; i < 9; i++ {
-		tr.Step()
+		last = tr.Step()
 	}
-	r, err := bbtoy.NewEvaluator(task, 4, 42, 1).Measure(tr.Model())
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(first > 4.2, r.Loss < first, tr.StepCount())
+	fmt.Println(first > 4.2, last < first, tr.StepCount())
 	// Output: true true 10
 }

@@ -49,13 +49,13 @@ func newActs[F float](c Config, T int) *acts[F] {
 	for l := range a.layers {
 		la := &a.layers[l]
 		la.in = in
-		if c.hasAttn(l) {
+		if c.HasAttn(l) {
 			la.ln1, la.ln1Hat, la.ln1R = make([]F, T*d), make([]F, T*d), make([]F, T)
 			la.q, la.k, la.v, la.z, la.attnOut = make([]F, T*d), make([]F, T*d), make([]F, T*d), make([]F, T*d), make([]F, T*d)
 			la.s, la.a = make([]F, c.Heads*T*T), make([]F, c.Heads*T*T)
 		}
 		la.mid = make([]F, T*d)
-		if c.hasMLP(l) {
+		if c.HasMLP(l) {
 			la.ln2, la.ln2Hat, la.ln2R = make([]F, T*d), make([]F, T*d), make([]F, T)
 			la.r, la.mlpOut = make([]F, T*c.FF), make([]F, T*d)
 		}
@@ -98,7 +98,7 @@ func (n *net[F]) forward(tokens []int, a *acts[F], hs *hooks.Set) {
 		la, lw := &a.layers[l], &w.layers[l]
 		run(hs, hooks.At(l, hooks.ResidPre), la.in, T, d)
 		copy(la.mid, la.in)
-		if c.hasAttn(l) {
+		if c.HasAttn(l) {
 			n.attention(l, la, lw, T, hs)
 			for i, v := range la.attnOut {
 				la.mid[i] += v
@@ -106,7 +106,7 @@ func (n *net[F]) forward(tokens []int, a *acts[F], hs *hooks.Set) {
 		}
 		run(hs, hooks.At(l, hooks.ResidMid), la.mid, T, d)
 		copy(la.out, la.mid)
-		if c.hasMLP(l) {
+		if c.HasMLP(l) {
 			layerNorm(la.ln2, la.ln2Hat, la.ln2R, la.mid, lw.ln2W, lw.ln2B, d, eps)
 			gemm(false, true, T, c.FF, d, 1, la.ln2, d, lw.w1, d, 0, la.r, c.FF)
 			for i, v := range la.r {

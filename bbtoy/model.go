@@ -143,7 +143,7 @@ func (m *Model) checkTokens(tokens []int) error {
 // of layer l's output projection applied to z (zero for a layer without attention).
 func (m *Model) HeadOutput(layer, head int, dst, z []float32) {
 	clear(dst)
-	if layer < 0 || layer >= m.cfg.Layers || !m.cfg.hasAttn(layer) {
+	if layer < 0 || layer >= m.cfg.Layers || !m.cfg.HasAttn(layer) {
 		return
 	}
 	d, dh := m.cfg.D, m.cfg.HeadDim()

@@ -52,7 +52,7 @@ func newLayout(c Config) *layout {
 	add("pos_embeddings.weight", initNormal, c.MaxPos, d)
 	for l := 0; l < c.Layers; l++ {
 		p := fmt.Sprintf("layers.%d.", l)
-		if c.hasAttn(l) {
+		if c.HasAttn(l) {
 			add(p+"attention_norm.weight", initOnes, d)
 			add(p+"attention_norm.bias", initZeros, d)
 			add(p+"attention.wq.weight", initLinear, d, d)
@@ -60,7 +60,7 @@ func newLayout(c Config) *layout {
 			add(p+"attention.wv.weight", initLinear, d, d)
 			add(p+"attention.wo.weight", initLinear, d, d)
 		}
-		if c.hasMLP(l) {
+		if c.HasMLP(l) {
 			add(p+"ffn_norm.weight", initOnes, d)
 			add(p+"ffn_norm.bias", initZeros, d)
 			add(p+"feed_forward.w1.weight", initLinear, c.FF, d)

@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/sinkscope/sinkscope/bbtoy"
-	"github.com/sinkscope/sinkscope/loader"
 	"github.com/spf13/cobra"
+
+	"github.com/sinkscope/sinkscope/bbtoy/lab"
 )
 
 func newBBToyCmd() *cobra.Command {
@@ -29,133 +26,41 @@ sink on BOS, a vanishing BOS value state and a growing BOS residual norm.`,
 	return c
 }
 
-// trainFlags are the model and optimiser flags shared by train and reproduce.
-type trainFlags struct {
-	corpus      string
-	triggers    int
-	d, layers   int
-	heads       int
-	attention   string
-	noAttn      string
-	noMLP       string
-	optimizer   string
-	lr          float64
-	beta1       float64
-	beta2       float64
-	adamEps     float64
-	momentum    float64
-	wd          float64
-	batch       int
-	steps       int
-	seed        uint64
-	threads     int
-	evalEvery   int
-	evalBatch   int
-	checkpoints string
-}
-
-func (f *trainFlags) register(c *cobra.Command, full bool) {
+// registerTrain registers the flags of o: all of them for train (full), the
+// scale of the run for reproduce.
+func registerTrain(c *cobra.Command, o *lab.TrainOptions, full bool) {
 	fl := c.Flags()
-	fl.IntVar(&f.d, "d", 64, "model width d_model")
-	fl.IntVar(&f.batch, "batch", 64, "sequences per step")
-	fl.IntVar(&f.steps, "steps", 0, "training steps (0: the experiment's default; train: 3000)")
-	fl.Uint64Var(&f.seed, "seed", 42, "seed for initialisation and data")
-	fl.IntVar(&f.threads, "threads", 0, "worker threads (0: all CPUs)")
-	fl.IntVar(&f.evalEvery, "eval-every", 50, "record dynamics every N steps")
-	fl.IntVar(&f.evalBatch, "eval-batch", 128, "sequences in the fixed evaluation batch")
+	fl.IntVar(&o.D, "d", o.D, "model width d_model")
+	fl.IntVar(&o.Batch, "batch", o.Batch, "sequences per step")
+	fl.Uint64Var(&o.Seed, "seed", o.Seed, "seed for initialisation and data")
+	fl.IntVar(&o.Threads, "threads", 0, "worker threads (0: all CPUs)")
+	fl.IntVar(&o.EvalEvery, "eval-every", o.EvalEvery, "record dynamics every N steps")
+	fl.IntVar(&o.EvalBatch, "eval-batch", o.EvalBatch, "sequences in the fixed evaluation batch")
 	if !full {
+		fl.IntVar(&o.Steps, "steps", 0, "training steps (0: the experiment's default)")
 		return
 	}
-	fl.StringVar(&f.corpus, "corpus", "", "character corpus to build the task from (default: the built-in Tiny Shakespeare counts)")
-	fl.IntVar(&f.triggers, "triggers", bbtoy.DefaultTriggers, "number of trigger tokens (most frequent characters) with --corpus")
-	fl.IntVar(&f.layers, "layers", 1, "transformer blocks")
-	fl.IntVar(&f.heads, "heads", 1, "attention heads per layer")
-	fl.StringVar(&f.attention, "attention", bbtoy.Softmax, "attention: softmax or relu (ReLU(q·k/√d_h)/(i+1))")
-	fl.StringVar(&f.noAttn, "no-attn", "", "comma-separated layers without attention")
-	fl.StringVar(&f.noMLP, "no-mlp", "", "comma-separated layers without MLP")
-	fl.StringVar(&f.optimizer, "optimizer", bbtoy.AdamW, "optimizer: adamw or sgd")
-	fl.Float64Var(&f.lr, "lr", 1e-3, "learning rate")
-	fl.Float64Var(&f.beta1, "beta1", 0.9, "AdamW beta1")
-	fl.Float64Var(&f.beta2, "beta2", 0.99, "AdamW beta2")
-	fl.Float64Var(&f.adamEps, "adam-eps", 1e-8, "AdamW epsilon")
-	fl.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum")
-	fl.Float64Var(&f.wd, "weight-decay", 1e-4, "weight decay (AdamW: decoupled; SGD: L2 in the gradient)")
-	fl.StringVar(&f.checkpoints, "checkpoints", "log", "checkpoint steps: log (0,1,2,5,10,20,50,...,last), none, or a comma-separated list")
-}
-
-func parseLayers(s string, n int, flag string) ([]bool, error) {
-	out := make([]bool, n)
-	if s == "" {
-		return out, nil
-	}
-	for _, f := range strings.Split(s, ",") {
-		l, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || l < 0 || l >= n {
-			return nil, usagef("--%s %q: want layer indices in [0, %d)", flag, s, n)
-		}
-		out[l] = true
-	}
-	return out, nil
-}
-
-func (f *trainFlags) task() (*bbtoy.Task, error) {
-	if f.corpus == "" {
-		return bbtoy.BuiltinTask(), nil
-	}
-	b, err := os.ReadFile(f.corpus)
-	if err != nil {
-		return nil, err
-	}
-	return bbtoy.NewTaskFromCorpus(string(b), f.triggers)
-}
-
-func (f *trainFlags) config(task *bbtoy.Task) (bbtoy.TrainConfig, error) {
-	var tc bbtoy.TrainConfig
-	if f.d < 1 || f.layers < 1 || f.heads < 1 || f.batch < 1 || f.steps < 0 || f.evalBatch < 1 || f.evalEvery < 0 {
-		return tc, usagef("--d, --layers, --heads, --batch and --eval-batch must be positive, --steps and --eval-every non-negative")
-	}
-	mc := bbtoy.DefaultConfig(task, f.d, f.layers)
-	mc.Heads, mc.Attention = f.heads, f.attention
-	var err error
-	if mc.NoAttn, err = parseLayers(f.noAttn, f.layers, "no-attn"); err != nil {
-		return tc, err
-	}
-	if mc.NoMLP, err = parseLayers(f.noMLP, f.layers, "no-mlp"); err != nil {
-		return tc, err
-	}
-	if err := mc.Validate(); err != nil {
-		return tc, usageError{err}
-	}
-	o := bbtoy.OptimConfig{Name: f.optimizer, LR: f.lr, Beta1: f.beta1, Beta2: f.beta2, Eps: f.adamEps, Momentum: f.momentum, WeightDecay: f.wd}
-	if o.Name == bbtoy.SGD {
-		o.Beta1, o.Beta2, o.Eps = 0, 0, 0
-	} else {
-		o.Momentum = 0
-	}
-	return bbtoy.TrainConfig{Model: mc, Optim: o, Batch: f.batch, Seed: f.seed, Threads: f.threads}, nil
-}
-
-func checkpointSteps(spec string, steps int) ([]int, error) {
-	switch spec {
-	case "log":
-		return bbtoy.LogSpacedSteps(steps), nil
-	case "none", "":
-		return nil, nil
-	}
-	var out []int
-	for _, f := range strings.Split(spec, ",") {
-		s, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || s < 0 || s > steps {
-			return nil, usagef("--checkpoints %q: want log, none or steps in [0, %d]", spec, steps)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	fl.IntVar(&o.Steps, "steps", o.Steps, "training steps")
+	fl.StringVar(&o.Corpus, "corpus", "", "character corpus to build the task from (default: the built-in Tiny Shakespeare counts)")
+	fl.IntVar(&o.Triggers, "triggers", o.Triggers, "number of trigger tokens (most frequent characters) with --corpus")
+	fl.IntVar(&o.Layers, "layers", o.Layers, "transformer blocks")
+	fl.IntVar(&o.Heads, "heads", o.Heads, "attention heads per layer")
+	fl.StringVar(&o.Attention, "attention", o.Attention, "attention: softmax or relu (ReLU(q·k/√d_h)/(i+1))")
+	fl.IntSliceVar(&o.NoAttn, "no-attn", nil, "comma-separated layers without attention")
+	fl.IntSliceVar(&o.NoMLP, "no-mlp", nil, "comma-separated layers without MLP")
+	fl.StringVar(&o.Optimizer, "optimizer", o.Optimizer, "optimizer: adamw or sgd")
+	fl.Float64Var(&o.LR, "lr", o.LR, "learning rate")
+	fl.Float64Var(&o.Beta1, "beta1", o.Beta1, "AdamW beta1")
+	fl.Float64Var(&o.Beta2, "beta2", o.Beta2, "AdamW beta2")
+	fl.Float64Var(&o.AdamEps, "adam-eps", o.AdamEps, "AdamW epsilon")
+	fl.Float64Var(&o.Momentum, "momentum", o.Momentum, "SGD momentum")
+	fl.Float64Var(&o.WeightDecay, "weight-decay", o.WeightDecay, "weight decay (AdamW: decoupled; SGD: L2 in the gradient)")
+	fl.StringVar(&o.Checkpoints, "checkpoints", o.Checkpoints, "checkpoint steps: log (0,1,2,5,10,20,50,...,last), none, or a comma-separated list")
 }
 
 func newBBToyTrainCmd() *cobra.Command {
-	var f trainFlags
-	var out, plotPath string
+	o := lab.DefaultTrainOptions()
+	var out, plot string
 	c := &cobra.Command{
 		Use:   "train --out DIR",
 		Short: "Train a BB model: dynamics log (JSON Lines), checkpoints and a dynamics plot",
@@ -168,69 +73,22 @@ sinkscope command) and DIR/dynamics.png (the paper's Figure 4(b), curves min–m
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
-			if f.steps == 0 {
-				f.steps = 3000
+			if plot == "" {
+				plot = filepath.Join(out, "dynamics.png")
 			}
-			task, err := f.task()
-			if err != nil {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			if _, err := lab.Train(ctx, o, out, plot, "sinkscope bbtoy "+strings.Join(os.Args[2:], " "), cmd.ErrOrStderr()); err != nil {
 				return err
 			}
-			tc, err := f.config(task)
-			if err != nil {
-				return err
-			}
-			cks, err := checkpointSteps(f.checkpoints, f.steps)
-			if err != nil {
-				return err
-			}
-			if plotPath == "" {
-				plotPath = filepath.Join(out, "dynamics.png")
-			}
-			recs, err := trainRun(cmd, task, tc, f, out, cks, "sinkscope bbtoy "+strings.Join(os.Args[2:], " "))
-			if err != nil {
-				return err
-			}
-			if err := bbtoy.PlotDynamics(plotPath, recs, 0, "BB dynamics, layer 0"); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s, %s and checkpoints under %s\n", filepath.Join(out, "dynamics.jsonl"), plotPath, out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s, %s and checkpoints under %s\n", filepath.Join(out, "dynamics.jsonl"), plot, out)
 			return nil
 		},
 	}
-	f.register(c, true)
+	registerTrain(c, &o, true)
 	c.Flags().StringVar(&out, "out", "", "output directory")
-	c.Flags().StringVar(&plotPath, "plot", "", "dynamics PNG (default DIR/dynamics.png)")
+	c.Flags().StringVar(&plot, "plot", "", "dynamics PNG (default DIR/dynamics.png)")
 	return c
-}
-
-// trainRun trains one model into dir (dynamics.jsonl, checkpoints) and returns its records.
-func trainRun(cmd *cobra.Command, task *bbtoy.Task, tc bbtoy.TrainConfig, f trainFlags, dir string, cks []int, command string) ([]bbtoy.Record, error) {
-	tr, err := bbtoy.NewTrainer(task, tc)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(dir, "dynamics.jsonl")
-	tmp, err := os.CreateTemp(dir, ".dynamics.jsonl.tmp*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	var progress io.Writer = cmd.ErrOrStderr()
-	recs, err := tr.Run(ctx, bbtoy.RunConfig{Steps: f.steps, EvalEvery: f.evalEvery,
-		Eval: bbtoy.NewEvaluator(task, f.evalBatch, 42, tc.Threads), Checkpoints: cks, Dir: dir,
-		Log: tmp, Progress: progress, Command: command})
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), logPath)
-	}
-	return recs, err
 }
 
 func newBBToyAnalyzeCmd() *cobra.Command {
@@ -249,27 +107,11 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 			if err := checkFormat(*format); err != nil {
 				return err
 			}
-			if seqs < 1 {
-				return usagef("--seqs %d: want ≥ 1", seqs)
-			}
-			var ck *loader.Checkpoint
-			var err error
-			name := "builtin"
+			dir, name := "", "builtin"
 			if len(args) == 1 {
-				name = args[0]
-				ck, err = loader.Open(args[0])
-			} else {
-				ck, err = loader.OpenFS(bbtoy.Builtin(), ".")
+				dir, name = args[0], args[0]
 			}
-			if err != nil {
-				return err
-			}
-			defer ck.Close()
-			m, err := bbtoy.New(ck)
-			if err != nil {
-				return err
-			}
-			an, err := bbtoy.Analyze(m, seqs, seed)
+			an, err := lab.AnalyzeCheckpoint(dir, seqs, seed)
 			if err != nil {
 				return err
 			}
@@ -282,14 +124,7 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 			for _, a := range an.Ablations {
 				abl.add(name, a.Name, a.BackcopyRisk, a.BigramRisk, a.BigramExcess, a.Loss)
 			}
-			w := cmd.OutOrStdout()
-			if err := heads.write(w, *format); err != nil {
-				return err
-			}
-			if *format == "table" {
-				fmt.Fprintln(w)
-			}
-			return abl.write(w, *format)
+			return writeTables(cmd, *format, &heads, &abl)
 		},
 	}
 	format = formatFlag(c, "table")
@@ -299,7 +134,7 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 }
 
 func newBBToyReproduceCmd() *cobra.Command {
-	var f trainFlags
+	o := lab.DefaultTrainOptions()
 	var exp, out, seeds string
 	var format *string
 	var reuse bool
@@ -326,29 +161,24 @@ the median and on how many seeds it passed; a check passes on more than half of 
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
-			switch exp {
-			case bbtoy.ExpSink, bbtoy.ExpReLU, bbtoy.ExpSGD:
-			default:
-				return usagef("--experiment %q: want sink, relu or sgd", exp)
-			}
-			if f.d < 1 || f.batch < 1 || f.steps < 0 || f.evalEvery < 1 || f.evalBatch < 1 {
-				return usagef("--d, --batch, --eval-every and --eval-batch must be positive, --steps non-negative")
+			if o.EvalEvery < 1 {
+				return usagef("--eval-every %d: want ≥ 1", o.EvalEvery)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			opts := bbtoy.ReproOptions{Dir: out, D: f.d, Batch: f.batch, Steps: f.steps,
-				Seed: f.seed, Threads: f.threads, EvalEvery: f.evalEvery, EvalBatch: f.evalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse}
+			ro := lab.ReproOptions{Dir: out, D: o.D, Batch: o.Batch, Steps: o.Steps, Seed: o.Seed, Threads: o.Threads,
+				EvalEvery: o.EvalEvery, EvalBatch: o.EvalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse}
 			if seeds != "" {
 				if cmd.Flags().Changed("seed") {
 					return usagef("give --seed or --seeds, not both")
 				}
-				list, err := parseSeeds(seeds)
+				list, err := lab.ParseSeeds(seeds)
 				if err != nil {
 					return err
 				}
-				return reproduceSeeds(ctx, cmd, exp, opts, list, *format)
+				return reproduceSeeds(ctx, cmd, exp, ro, list, *format)
 			}
-			res, err := bbtoy.Reproduce(ctx, exp, opts)
+			res, err := lab.Reproduce(ctx, exp, ro)
 			if err != nil {
 				return err
 			}
@@ -358,23 +188,9 @@ the median and on how many seeds it passed; a check passes on more than half of 
 			}
 			table := records{fields: []string{"experiment", "run", "metric", "step", "ours", "paper"}}
 			for _, r := range res.Table {
-				var ours, paper any = r.Ours, r.Paper
-				if r.Ours != r.Ours {
-					ours = nil
-				}
-				if r.Paper != r.Paper {
-					paper = nil
-				}
-				table.add(exp, r.Run, r.Metric, r.Step, ours, paper)
+				table.add(exp, r.Run, r.Metric, r.Step, orNil(r.Ours), orNil(r.Paper))
 			}
-			w := cmd.OutOrStdout()
-			if err := checks.write(w, *format); err != nil {
-				return err
-			}
-			if *format == "table" {
-				fmt.Fprintln(w)
-			}
-			if err := table.write(w, *format); err != nil {
+			if err := writeTables(cmd, *format, &checks, &table); err != nil {
 				return err
 			}
 			for _, p := range res.Plots {
@@ -388,7 +204,7 @@ the median and on how many seeds it passed; a check passes on more than half of 
 			return nil
 		},
 	}
-	f.register(c, false)
+	registerTrain(c, &o, false)
 	c.Flags().StringVar(&exp, "experiment", "", "sink, relu or sgd")
 	c.Flags().StringVar(&seeds, "seeds", "", "repeat the experiment with each of these seeds (e.g. 1-5 or 1,2,42) and summarise the checks over them")
 	c.Flags().BoolVar(&reuse, "reuse", false, "reuse DIR/<run>/dynamics.jsonl of runs already trained to --steps (same flags) instead of training them again")
@@ -398,8 +214,8 @@ the median and on how many seeds it passed; a check passes on more than half of 
 }
 
 // reproduceSeeds runs a seed study and prints each check over the seeds.
-func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o bbtoy.ReproOptions, seeds []uint64, format string) error {
-	st, err := bbtoy.ReproduceSeeds(ctx, exp, o, seeds)
+func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o lab.ReproOptions, seeds []uint64, format string) error {
+	st, err := lab.ReproduceSeeds(ctx, exp, o, seeds)
 	if err != nil {
 		return err
 	}
@@ -425,26 +241,10 @@ func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o bbtoy
 	return nil
 }
 
-// parseSeeds reads --seeds: comma-separated positive seeds or ranges A-B.
-func parseSeeds(s string) ([]uint64, error) {
-	var out []uint64
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		lo, hi, isRange := strings.Cut(f, "-")
-		a, errA := strconv.ParseUint(strings.TrimSpace(lo), 10, 64)
-		b, errB := a, error(nil)
-		if isRange {
-			b, errB = strconv.ParseUint(strings.TrimSpace(hi), 10, 64)
-		}
-		if errA != nil || errB != nil || a == 0 || b < a || b-a >= 1000 {
-			return nil, usagef("--seeds %q: %q is not a positive seed or a range A-B of at most 1000 seeds", s, f)
-		}
-		for v := a; v <= b; v++ {
-			if slices.Contains(out, v) {
-				return nil, usagef("--seeds %q: seed %d given twice", s, v)
-			}
-			out = append(out, v)
-		}
+// orNil is v, or nil (an empty cell, null in JSON) when v is NaN.
+func orNil(v float64) any {
+	if v != v {
+		return nil
 	}
-	return out, nil
+	return v
 }

@@ -7,12 +7,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/bbtoy/lab"
 )
 
 // TestBBToyTrainAnalyze trains a tiny model for 4 steps and analyses the
@@ -31,7 +30,7 @@ func TestBBToyTrainAnalyze(t *testing.T) {
 			t.Errorf("train did not write %s: %v", f, err)
 		}
 	}
-	recs, err := bbtoy.ReadDynamics(filepath.Join(dir, "dynamics.jsonl"))
+	recs, err := lab.ReadDynamics(filepath.Join(dir, "dynamics.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +91,7 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 		t.Fatalf("study table:\n%s\nwant a header with one column per seed and 7 checks", out.String())
 	}
 	for _, s := range []string{"seed-1", "seed-2"} {
-		recs, err := bbtoy.ReadDynamics(filepath.Join(dir, s, "softmax", "dynamics.jsonl"))
+		recs, err := lab.ReadDynamics(filepath.Join(dir, s, "softmax", "dynamics.jsonl"))
 		if err != nil || len(recs) != 3 {
 			t.Errorf("%s: %d records, error %v; want steps 0, 2, 4", s, len(recs), err)
 		}
@@ -107,26 +106,5 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 	b, _ := strconv.ParseFloat(f[9], 64)
 	if math.Abs(med-(a+b)/2) > 1e-12 {
 		t.Errorf("median %g of %g and %g, want their mean", med, a, b)
-	}
-}
-
-func TestParseSeeds(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []uint64
-	}{
-		{"42", []uint64{42}},
-		{"1-3, 7", []uint64{1, 2, 3, 7}},
-		{"5,1", []uint64{5, 1}},
-	} {
-		got, err := parseSeeds(tc.in)
-		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("parseSeeds(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "0", "3-1", "a", "1,1", "1-2,2", "1-5000", "-3"} {
-		if _, err := parseSeeds(bad); err == nil {
-			t.Errorf("parseSeeds(%q): no error", bad)
-		}
 	}
 }

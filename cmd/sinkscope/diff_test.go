@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image/png"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sinkscope/sinkscope/bbtoy"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 	"github.com/sinkscope/sinkscope/loader"
 )
@@ -374,7 +372,7 @@ func TestDiffErrors(t *testing.T) {
 	toy := filepath.Join(mixed, "step200")
 	os.MkdirAll(toy, 0o755)
 	for _, f := range []string{"config.json", "model.safetensors"} {
-		b, err := fs.ReadFile(bbtoy.Builtin(), f)
+		b, err := os.ReadFile(filepath.Join("..", "..", "bbtoy", "builtin", f)) // the built-in toy checkpoint
 		if err != nil {
 			t.Fatal(err)
 		}

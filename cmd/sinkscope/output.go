@@ -187,3 +187,18 @@ func emit(cmd *cobra.Command, rec *records, format string, summary func(io.Write
 	_, err := cmd.OutOrStdout().Write(out.Bytes())
 	return err
 }
+
+// writeTables writes tables one after the other to stdout, with a blank
+// line between them in table format.
+func writeTables(cmd *cobra.Command, format string, tables ...*records) error {
+	w := cmd.OutOrStdout()
+	for i, t := range tables {
+		if i > 0 && format == "table" {
+			fmt.Fprintln(w)
+		}
+		if err := t.write(w, format); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package bbtoy
+package lab
 
 import (
 	"context"
@@ -30,13 +30,13 @@ type SeedStudy struct {
 // seeds, and its Value is the median.
 func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uint64) (*SeedStudy, error) {
 	if len(seeds) == 0 {
-		return nil, fmt.Errorf("bbtoy: a seed study needs at least one seed")
+		return nil, optionf("a seed study needs at least one seed")
 	}
 	st := &SeedStudy{Experiment: exp, Seeds: seeds}
 	dir := o.Dir
 	for _, s := range seeds {
 		if s == 0 {
-			return nil, fmt.Errorf("bbtoy: seed 0 is not allowed (it means the default seed)")
+			return nil, optionf("seed 0 is not allowed (it means the default seed)")
 		}
 		o.Seed = s
 		o.Dir = filepath.Join(dir, fmt.Sprintf("seed-%d", s))

@@ -1,10 +1,12 @@
-package bbtoy
+package lab
 
 import (
 	"bytes"
 	"fmt"
 	"image/color"
 	"math"
+
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -116,5 +118,8 @@ func PlotSeries(path, title, ylabel string, series []Series, normalise bool) err
 	if _, err := wt.WriteTo(&buf); err != nil {
 		return fmt.Errorf("bbtoy: plot %s: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("bbtoy: plot: %w", err)
+	}
+	return nil
 }

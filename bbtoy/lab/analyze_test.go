@@ -1,7 +1,9 @@
-package bbtoy
+package lab
 
 import (
 	"testing"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
 
 	"github.com/sinkscope/sinkscope/metrics"
 )
@@ -11,7 +13,7 @@ import (
 // order Domains returns them, so its numbers are the ones `sinkscope heads`
 // prints, to the bit.
 func TestAnalyzeMatchesAccumulator(t *testing.T) {
-	m := smallModel(t, 2, Softmax)
+	m := smallModel(t, 2, bbtoy.Softmax)
 	const n, seed = 3, 5
 	an, err := Analyze(m, n, seed)
 	if err != nil {
@@ -43,8 +45,8 @@ func TestAnalyzeMatchesAccumulator(t *testing.T) {
 				w.Domain, w.Layer, w.Head, w.FirstAttnQueries, w.FirstAttn, w.PrevAttn, w.ValueNormFirst, w.ValueNormRest, w.Class)
 		}
 	}
-	if g := an.Heads[0].Domain; g != DomainTrigger {
-		t.Errorf("first row's domain %q, want %q (the order of Domains)", g, DomainTrigger)
+	if g := an.Heads[0].Domain; g != bbtoy.DomainTrigger {
+		t.Errorf("first row's domain %q, want %q (the order of Domains)", g, bbtoy.DomainTrigger)
 	}
 	names := []string{"full", "no-attn L0", "no-mlp L0", "no-attn L1", "no-mlp L1"}
 	if len(an.Ablations) != len(names) {
@@ -60,10 +62,10 @@ func TestAnalyzeMatchesAccumulator(t *testing.T) {
 // TestAnalyzeSkipsLayersWithoutAttention: a layer without attention has no
 // head rows and no attention ablation.
 func TestAnalyzeSkipsLayersWithoutAttention(t *testing.T) {
-	task := BuiltinTask()
-	c := DefaultConfig(task, 16, 2)
+	task := bbtoy.BuiltinTask()
+	c := bbtoy.DefaultConfig(task, 16, 2)
 	c.NoAttn[0] = true
-	m, err := NewModel(c, task, 3)
+	m, err := bbtoy.NewModel(c, task, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bbtoy
+package lab
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
 )
 
 // Experiments reproduced by Reproduce.
@@ -73,13 +75,16 @@ type ReproResult struct {
 
 type expRun struct {
 	name string
-	tc   TrainConfig
+	tc   bbtoy.TrainConfig
 }
 
 // Reproduce trains the runs of experiment exp and compares them with the
 // paper's numbers and the acceptance bounds.
 func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, error) {
-	task := BuiltinTask()
+	task := bbtoy.BuiltinTask()
+	if o.D < 0 || o.Batch < 0 || o.Steps < 0 || o.EvalEvery < 0 || o.EvalBatch < 0 {
+		return nil, optionf("d, batch, steps, eval-every and eval batch must be positive (or 0 for the experiment's default)")
+	}
 	if o.D == 0 {
 		o.D = 64
 	}
@@ -95,30 +100,30 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	if o.EvalBatch == 0 {
 		o.EvalBatch = 128
 	}
-	mk := func(name string, layers int, attn string, opt OptimConfig) expRun {
-		c := DefaultConfig(task, o.D, layers)
+	mk := func(name string, layers int, attn string, opt bbtoy.OptimConfig) expRun {
+		c := bbtoy.DefaultConfig(task, o.D, layers)
 		c.Attention = attn
-		return expRun{name, TrainConfig{Model: c, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}}
+		return expRun{name, bbtoy.TrainConfig{Model: c, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}}
 	}
 	var runs []expRun
 	switch exp {
 	case ExpSink:
-		runs = []expRun{mk("softmax", 1, Softmax, DefaultAdamW(1e-3))}
+		runs = []expRun{mk("softmax", 1, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3))}
 		if o.Steps == 0 {
 			o.Steps = 3000
 		}
 	case ExpReLU:
-		runs = []expRun{mk("softmax", 1, Softmax, DefaultAdamW(1e-3)), mk("relu", 1, ReLU, DefaultAdamW(1e-3))}
+		runs = []expRun{mk("softmax", 1, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3)), mk("relu", 1, bbtoy.ReLU, bbtoy.DefaultAdamW(1e-3))}
 		if o.Steps == 0 {
 			o.Steps = 800
 		}
 	case ExpSGD:
-		runs = []expRun{mk("adamw", 3, Softmax, DefaultAdamW(1e-3)), mk("sgd", 3, Softmax, DefaultSGD(0.03))}
+		runs = []expRun{mk("adamw", 3, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3)), mk("sgd", 3, bbtoy.Softmax, bbtoy.DefaultSGD(0.03))}
 		if o.Steps == 0 {
 			o.Steps = 2000
 		}
 	default:
-		return nil, fmt.Errorf("bbtoy: experiment %q, want %s, %s or %s", exp, ExpSink, ExpReLU, ExpSGD)
+		return nil, optionf("experiment %q, want %s, %s or %s", exp, ExpSink, ExpReLU, ExpSGD)
 	}
 	res := &ReproResult{Experiment: exp, Runs: map[string][]Record{}}
 	ev := NewEvaluator(task, o.EvalBatch, 42, o.Threads)
@@ -150,32 +155,17 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 }
 
 // trainLogged runs one training into dir with its dynamics log and a final checkpoint.
-func trainLogged(ctx context.Context, task *Task, tc TrainConfig, ev *Evaluator, o ReproOptions, dir string) ([]Record, error) {
-	tr, err := NewTrainer(task, tc)
+func trainLogged(ctx context.Context, task *bbtoy.Task, tc bbtoy.TrainConfig, ev *Evaluator, o ReproOptions, dir string) ([]Record, error) {
+	tr, err := bbtoy.NewTrainer(task, tc)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("bbtoy: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".dynamics.jsonl.tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("bbtoy: %w", err)
-	}
-	defer os.Remove(f.Name())
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %d steps\n", dir,
 			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, o.Steps)
 	}
-	recs, err := tr.Run(ctx, RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
-		Dir: dir, Log: f, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, "dynamics.jsonl"))
-	}
-	return recs, err
+	return runLogged(ctx, tr, RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
+		Dir: dir, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"})
 }
 
 // ReadDynamics reads a dynamics.jsonl file.

@@ -1,16 +1,13 @@
-package bbtoy
+package lab
 
 import (
 	"fmt"
 
+	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/loader"
+
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/metrics"
-)
-
-// Domains of BB queries: grouped by the input token at the query position.
-const (
-	DomainTrigger    = "trigger"
-	DomainNonTrigger = "non-trigger"
 )
 
 // HeadRow is one head's behaviour on one query domain: the statistics of
@@ -49,7 +46,7 @@ type Analysis struct {
 // predict T). Each row holds the risks with nothing removed ("full"), or with
 // one layer's attention (hook_attn_out) or MLP (hook_mlp_out) output zeroed
 // (PAPER §1.7).
-func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
+func Analyze(m *bbtoy.Model, n int, seed uint64) (*Analysis, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("bbtoy: analyze: %d sequences, want ≥ 1", n)
 	}
@@ -67,7 +64,7 @@ func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
 		}
 		res := acc.Result()
 		for _, r := range res.HeadRes {
-			if m.cfg.hasAttn(r.Layer) {
+			if m.Config().HasAttn(r.Layer) {
 				an.Heads = append(an.Heads, HeadRow{Domain: d.Name, HeadResult: r, Class: cl.Class(r.FirstAttn)})
 			}
 		}
@@ -79,13 +76,13 @@ func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
 		sum  riskSums
 	}
 	abl := []*ablation{{name: "full"}}
-	for l := 0; l < m.cfg.Layers; l++ {
-		if m.cfg.hasAttn(l) {
+	for l := 0; l < m.Config().Layers; l++ {
+		if m.Config().HasAttn(l) {
 			a := &ablation{name: fmt.Sprintf("no-attn L%d", l)}
 			a.hs.Add(hooks.ZeroAttention(l))
 			abl = append(abl, a)
 		}
-		if m.cfg.hasMLP(l) {
+		if m.Config().HasMLP(l) {
 			a := &ablation{name: fmt.Sprintf("no-mlp L%d", l)}
 			a.hs.Add(hooks.ZeroMLP(l))
 			abl = append(abl, a)
@@ -99,7 +96,7 @@ func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
 			if err != nil {
 				return err
 			}
-			a.sum.add(riskOf(m.task, ids[:T-1], ids[1:], logits))
+			a.sum.add(riskOf(m.Task(), ids[:T-1], ids[1:], logits))
 		}
 		return nil
 	})
@@ -112,4 +109,28 @@ func Analyze(m *Model, n int, seed uint64) (*Analysis, error) {
 			BigramExcess: r.BigramExcess, Loss: r.Loss})
 	}
 	return an, nil
+}
+
+// AnalyzeCheckpoint is Analyze on the BB checkpoint in dir, or on the
+// built-in one when dir is "".
+func AnalyzeCheckpoint(dir string, n int, seed uint64) (*Analysis, error) {
+	if n < 1 {
+		return nil, optionf("%d sequences: want at least 1", n)
+	}
+	var ck *loader.Checkpoint
+	var err error
+	if dir == "" {
+		ck, err = loader.OpenFS(bbtoy.Builtin(), ".")
+	} else {
+		ck, err = loader.Open(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	m, err := bbtoy.New(ck)
+	if err != nil {
+		return nil, err
+	}
+	return Analyze(m, n, seed)
 }

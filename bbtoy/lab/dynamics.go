@@ -1,4 +1,4 @@
-package bbtoy
+package lab
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -91,7 +93,7 @@ func (l *LayerRecord) floats() []*float64 {
 
 // Evaluator measures models on a fixed batch of BB sequences.
 type Evaluator struct {
-	task    *Task
+	task    *bbtoy.Task
 	seqs    [][]int // [n][SeqLen+1]
 	threads int
 }
@@ -101,7 +103,7 @@ type Evaluator struct {
 // sequences): the model reads the first SeqLen and predicts the last SeqLen.
 // With threads > 1 (≤ 0: GOMAXPROCS) Measure reduces its two query domains
 // in parallel; the numbers do not depend on it.
-func NewEvaluator(task *Task, n int, seed uint64, threads int) *Evaluator {
+func NewEvaluator(task *bbtoy.Task, n int, seed uint64, threads int) *Evaluator {
 	rng := rand.New(rand.NewPCG(seed, 27))
 	e := &Evaluator{task: task, threads: threads}
 	if e.threads <= 0 {
@@ -133,7 +135,7 @@ func (r *riskSums) add(o riskSums) {
 // riskOf sums, over positions, the cross-entropy of the targets tg and the
 // risks against the oracle for inputs in with logits [len(in)][vocab] (or
 // more rows, which are not read).
-func riskOf(task *Task, in, tg []int, logits []float32) riskSums {
+func riskOf(task *bbtoy.Task, in, tg []int, logits []float32) riskSums {
 	var st riskSums
 	V := task.Vocab()
 	for t := range in {
@@ -165,7 +167,7 @@ func riskOf(task *Task, in, tg []int, logits []float32) riskSums {
 // The risks and the paper's numbers are read from the forward passes of the
 // non-trigger accumulator. It fails when a pass does (a diverged model's
 // NaN activations, for one).
-func (e *Evaluator) Measure(m *Model) (Record, error) {
+func (e *Evaluator) Measure(m *bbtoy.Model) (Record, error) {
 	tp := newTap(m)
 	ps := newPaperSums(m)
 	T := e.task.SeqLen()
@@ -197,7 +199,7 @@ func (e *Evaluator) Measure(m *Model) (Record, error) {
 		return Record{}, err
 	}
 	r := ps.risk.record()
-	r.Layers = make([]LayerRecord, m.cfg.Layers)
+	r.Layers = make([]LayerRecord, m.Config().Layers)
 	for l := range r.Layers {
 		lr := ps.layer(e.task, l)
 		lr.FirstAttn = layerMean(&non, l, func(h *metrics.HeadResult) float64 { return h.FirstAttn })
@@ -223,7 +225,7 @@ func (e *Evaluator) reduce(m model.Model, trigger bool, after func(s []int) erro
 	T := e.task.SeqLen()
 	q := make([]bool, T)
 	for i, s := range e.seqs {
-		queryMask(e.task, s[:T], trigger, q)
+		e.task.Queries(s[:T], trigger, q)
 		err := acc.Add(metrics.Sequence{IDs: s[:T], Queries: q})
 		if err == nil && after != nil {
 			err = after(s)
@@ -251,16 +253,16 @@ func layerMean(d *metrics.DomainResult, l int, f func(*metrics.HeadResult) float
 // accumulator sees no capability (such as a logits buffer of its own) that
 // would bypass Forward.
 type tap struct {
-	m      *Model
+	m      *bbtoy.Model
 	points []hooks.Point
 	cache  hooks.Cache
 	logits []float32 // of the last pass; nil once read
 }
 
-func newTap(m *Model) *tap {
+func newTap(m *bbtoy.Model) *tap {
 	tp := &tap{m: m, cache: hooks.Cache{}}
-	for l := 0; l < m.cfg.Layers; l++ {
-		if m.cfg.hasAttn(l) {
+	for l := 0; l < m.Config().Layers; l++ {
+		if m.Config().HasAttn(l) {
 			tp.points = append(tp.points, hooks.At(l, hooks.AttnScores), hooks.At(l, hooks.Pattern), hooks.At(l, hooks.AttnV))
 		}
 		tp.points = append(tp.points, hooks.At(l, hooks.ResidPost))
@@ -274,7 +276,7 @@ func (tp *tap) HeadOutput(layer, head int, dst, z []float32) { tp.m.HeadOutput(l
 // Forward runs the hooks of hs, then the captures, at every point.
 func (tp *tap) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
 	var all hooks.Set
-	for _, p := range hooks.Points(tp.m.cfg.Layers) {
+	for _, p := range hooks.Points(tp.m.Config().Layers) {
 		if hs.Has(p) {
 			all.Add(p, hs.Run)
 		}
@@ -288,7 +290,7 @@ func (tp *tap) Forward(tokens []int, hs *hooks.Set) ([]float32, error) {
 
 // paperSums are the paper's pooled sums over the batch (PAPER §1.7).
 type paperSums struct {
-	m      *Model
+	m      *bbtoy.Model
 	seqs   int
 	risk   riskSums
 	layers []paperLayerSums
@@ -303,18 +305,18 @@ type paperLayerSums struct {
 	vBOS, rBOS float64   // of the first sequence
 }
 
-func newPaperSums(m *Model) *paperSums {
-	ps := &paperSums{m: m, layers: make([]paperLayerSums, m.cfg.Layers), out: make([]float32, m.cfg.D)}
+func newPaperSums(m *bbtoy.Model) *paperSums {
+	ps := &paperSums{m: m, layers: make([]paperLayerSums, m.Config().Layers), out: make([]float32, m.Config().D)}
 	for l := range ps.layers {
-		ps.layers[l].dlSum, ps.layers[l].dlCnt = make([]float64, m.cfg.Vocab), make([]int, m.cfg.Vocab)
+		ps.layers[l].dlSum, ps.layers[l].dlCnt = make([]float64, m.Config().Vocab), make([]int, m.Config().Vocab)
 	}
 	return ps
 }
 
 // add folds in sequence s (SeqLen+1 tokens) from the tensors tp captured and
 // the logits of its pass.
-func (ps *paperSums) add(task *Task, s []int, tp *tap) {
-	c := ps.m.cfg
+func (ps *paperSums) add(task *bbtoy.Task, s []int, tp *tap) {
+	c := ps.m.Config()
 	T, H, dh, d := task.SeqLen(), c.Heads, c.HeadDim(), c.D
 	in := s[:T]
 	ps.risk.add(riskOf(task, in, s[1:], tp.logits))
@@ -323,7 +325,7 @@ func (ps *paperSums) add(task *Task, s []int, tp *tap) {
 		if ps.seqs == 0 {
 			ls.rBOS = norm(tp.cache[hooks.At(l, hooks.ResidPost)].Data[:d])
 		}
-		if !c.hasAttn(l) {
+		if !c.HasAttn(l) {
 			continue
 		}
 		pat, sc := tp.cache[hooks.At(l, hooks.Pattern)].Data, tp.cache[hooks.At(l, hooks.AttnScores)].Data
@@ -369,10 +371,10 @@ func (ps *paperSums) add(task *Task, s []int, tp *tap) {
 }
 
 // layer returns the paper's numbers of layer l.
-func (ps *paperSums) layer(task *Task, l int) LayerRecord {
+func (ps *paperSums) layer(task *bbtoy.Task, l int) LayerRecord {
 	ls := &ps.layers[l]
 	lr := LayerRecord{ResBOSPaper: ls.rBOS}
-	if !ps.m.cfg.hasAttn(l) {
+	if !ps.m.Config().HasAttn(l) {
 		nan := math.NaN()
 		lr.AttnBOSPaper, lr.ValueNormBOSFullWO = nan, nan
 		lr.DLogitPaperMean, lr.DLogitPaperQ10, lr.DLogitPaperQ90, lr.DLogitPaperTrigger = nan, nan, nan, nan

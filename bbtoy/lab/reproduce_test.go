@@ -1,4 +1,4 @@
-package bbtoy
+package lab
 
 import (
 	"context"

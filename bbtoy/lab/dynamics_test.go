@@ -1,9 +1,12 @@
-package bbtoy
+package lab
 
 import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/hooks"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -17,13 +20,13 @@ import (
 // order) with the non-trigger or the trigger query mask, to the bit, with
 // one thread or two.
 func TestMeasureMatchesAccumulator(t *testing.T) {
-	m := smallModel(t, 2, Softmax)
-	e := NewEvaluator(m.task, 3, 7, 2)
+	m := smallModel(t, 2, bbtoy.Softmax)
+	e := NewEvaluator(m.Task(), 3, 7, 2)
 	got, err := e.Measure(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	T := m.task.SeqLen()
+	T := m.Task().SeqLen()
 	result := func(trigger bool) metrics.DomainResult {
 		acc, err := metrics.NewAccumulator(m, metrics.Options{})
 		if err != nil {
@@ -32,7 +35,7 @@ func TestMeasureMatchesAccumulator(t *testing.T) {
 		for _, s := range e.seqs {
 			q := make([]bool, T)
 			for i, id := range s[:T] {
-				q[i] = m.task.IsTrigger(id) == trigger && id != m.task.BOS()
+				q[i] = m.Task().IsTrigger(id) == trigger && id != m.Task().BOS()
 			}
 			if err := acc.Add(metrics.Sequence{IDs: s[:T], Queries: q}); err != nil {
 				t.Fatal(err)
@@ -81,16 +84,15 @@ func TestMeasureMatchesAccumulator(t *testing.T) {
 // tensors, against the same definitions written out on the forward pass's
 // internal activations, for softmax and ReLU attention.
 func TestMeasurePaper(t *testing.T) {
-	for _, attn := range []string{Softmax, ReLU} {
+	for _, attn := range []string{bbtoy.Softmax, bbtoy.ReLU} {
 		m := smallModel(t, 2, attn)
-		e := NewEvaluator(m.task, 2, 3, 2)
+		e := NewEvaluator(m.Task(), 2, 3, 2)
 		got, err := e.Measure(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, task := m.cfg, m.task
-		T, H, d := task.SeqLen(), c.Heads, c.D
-		a := newActs[float32](c, T)
+		c, task := m.Config(), m.Task()
+		T, H, dh := task.SeqLen(), c.Heads, c.HeadDim()
 		var risk riskSums
 		for l := range got.Layers {
 			var attn0 float64
@@ -99,16 +101,29 @@ func TestMeasurePaper(t *testing.T) {
 			var vBOS, rBOS float64
 			for si, s := range e.seqs {
 				in := s[:T]
-				m.net.forward(in, a, nil)
-				if l == 0 {
-					risk.add(riskOf(task, in, s[1:], a.logits))
+				var hs hooks.Set
+				cache := hooks.Cache{}
+				cache.Capture(&hs, hooks.At(l, hooks.Pattern), hooks.At(l, hooks.AttnScores), hooks.At(l, hooks.AttnV), hooks.At(l, hooks.ResidPost))
+				logits, err := m.Forward(in, &hs)
+				if err != nil {
+					t.Fatal(err)
 				}
-				la := &a.layers[l]
+				if l == 0 {
+					risk.add(riskOf(task, in, s[1:], logits))
+				}
+				la := struct{ a, s, v, out []float32 }{cache[hooks.At(l, hooks.Pattern)].Data, cache[hooks.At(l, hooks.AttnScores)].Data,
+					cache[hooks.At(l, hooks.AttnV)].Data, cache[hooks.At(l, hooks.ResidPost)].Data}
 				if si == 0 {
-					rBOS = norm(la.out[:d])
-					vo := make([]float32, T*d)
-					gemm(false, true, T, d, d, 1, la.v, d, m.net.w.layers[l].wo, d, 0, vo, d)
-					vBOS = norm(vo[:d])
+					rBOS = norm(la.out[:c.D])
+					// W_O v_BOS: the sum over heads of each head's W_O slice times its part of v_BOS.
+					vo, part := make([]float32, c.D), make([]float32, c.D)
+					for h := 0; h < H; h++ {
+						m.HeadOutput(l, h, part, la.v[h*dh:(h+1)*dh])
+						for j := range vo {
+							vo[j] += part[j]
+						}
+					}
+					vBOS = norm(vo)
 				}
 				for i := 0; i < T; i++ {
 					for h := 0; h < H; h++ {
@@ -166,4 +181,38 @@ func TestMeasurePaper(t *testing.T) {
 				want.Loss, want.BackcopyRisk, want.BigramRisk)
 		}
 	}
+}
+
+// TestStepZeroLoss: a fresh model's loss is near log(67) ≈ 4.20 plus the
+// spread of the initial logits (the paper's step 0: 4.30 / 4.43).
+func TestStepZeroLoss(t *testing.T) {
+	task := bbtoy.BuiltinTask()
+	for _, d := range []int{32, 64} {
+		m, err := bbtoy.NewModel(bbtoy.DefaultConfig(task, d, 1), task, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewEvaluator(task, 16, 42, 2).Measure(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("d=%d: step-0 loss %.4f", d, r.Loss)
+		if r.Loss < 4.2 || r.Loss > 4.5 {
+			t.Errorf("d=%d: step-0 loss %.4f, want in [4.2, 4.5]", d, r.Loss)
+		}
+	}
+}
+
+// smallModel is a fresh 2-head model of width 16 with the given layers and
+// attention.
+func smallModel(t *testing.T, layers int, attn string) *bbtoy.Model {
+	t.Helper()
+	task := bbtoy.BuiltinTask()
+	c := bbtoy.DefaultConfig(task, 16, layers)
+	c.Heads, c.Attention = 2, attn
+	m, err := bbtoy.NewModel(c, task, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

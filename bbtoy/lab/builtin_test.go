@@ -1,7 +1,9 @@
-package bbtoy
+package lab
 
 import (
 	"testing"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
 
 	"github.com/sinkscope/sinkscope/loader"
 	"github.com/sinkscope/sinkscope/metrics"
@@ -15,12 +17,12 @@ import (
 // attention destroys backcopy and removing the MLP destroys the bigram
 // (PAPER §1.7: 7.69 and 4.21 nats in the paper's larger model).
 func TestBuiltin(t *testing.T) {
-	ck, err := loader.OpenFS(Builtin(), ".")
+	ck, err := loader.OpenFS(bbtoy.Builtin(), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ck.Close()
-	m, err := New(ck)
+	m, err := bbtoy.New(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +36,11 @@ func TestBuiltin(t *testing.T) {
 	for _, h := range an.Heads {
 		t.Logf("%s: first_attn %.5f prev_attn %.4f value_norm_first %.3f rest %.3f n_queries %d %s", h.Domain, h.FirstAttn, h.PrevAttn, h.ValueNormFirst, h.ValueNormRest, h.FirstAttnQueries, h.Class)
 		switch h.Domain {
-		case DomainNonTrigger:
+		case bbtoy.DomainNonTrigger:
 			if h.Class != metrics.Dormant || h.FirstAttn < 0.8 {
 				t.Errorf("non-trigger: first_attn %.3f (%s), want dormant (≥ 0.8)", h.FirstAttn, h.Class)
 			}
-		case DomainTrigger:
+		case bbtoy.DomainTrigger:
 			if h.Class != metrics.Active || h.PrevAttn < 0.6 {
 				t.Errorf("trigger: first_attn %.3f, prev_attn %.3f (%s), want active with prev_attn ≥ 0.6", h.FirstAttn, h.PrevAttn, h.Class)
 			}

@@ -1,4 +1,4 @@
-package bbtoy
+package lab
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/sinkscope/sinkscope/bbtoy"
 )
 
 // RunConfig says what a training run measures and saves along the way.
@@ -43,9 +45,10 @@ func CheckpointDir(root string, step int) string {
 	return filepath.Join(root, fmt.Sprintf("step-%06d", step))
 }
 
-// Run trains until rc.Steps, recording dynamics and saving checkpoints, and
-// returns the records. It stops early, with ctx's error, when ctx is done.
-func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
+// Run trains tr until rc.Steps, recording dynamics and saving checkpoints,
+// and returns the records. It stops early, with ctx's error, when ctx is
+// done.
+func Run(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, error) {
 	var recs []Record
 	var trainTime time.Duration
 	enc := func(r Record) error {
@@ -60,9 +63,9 @@ func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
 		return err
 	}
 	for {
-		s := tr.step
+		s := tr.StepCount()
 		if rc.Eval != nil && rc.EvalEvery > 0 && (s%rc.EvalEvery == 0 || s == rc.Steps) {
-			r, err := rc.Eval.Measure(tr.model)
+			r, err := rc.Eval.Measure(tr.Model())
 			if err != nil {
 				return recs, fmt.Errorf("%w (at step %d)", err, s)
 			}
@@ -80,8 +83,8 @@ func (tr *Trainer) Run(ctx context.Context, rc RunConfig) ([]Record, error) {
 		if slices.Contains(rc.Checkpoints, s) && rc.Dir != "" {
 			info := tr.Info()
 			info.Command = rc.Command
-			tr.model.SetTraining(info)
-			if err := tr.model.Save(CheckpointDir(rc.Dir, s)); err != nil {
+			tr.Model().SetTraining(info)
+			if err := tr.Model().Save(CheckpointDir(rc.Dir, s)); err != nil {
 				return recs, err
 			}
 		}
