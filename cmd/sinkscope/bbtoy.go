@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope/bbtoy/lab"
+	"github.com/sinkscope/sinkscope/tidy"
 )
 
 func newBBToyCmd() *cobra.Command {
@@ -115,14 +116,14 @@ the backcopy and bigram risks with each layer's attention or MLP output zeroed (
 			if err != nil {
 				return err
 			}
-			heads := records{fields: []string{"model", "layer", "head", "domain", "n_queries", "first_attn", "prev_attn",
+			heads := tidy.Table{Fields: []string{"model", "layer", "head", "domain", "n_queries", "first_attn", "prev_attn",
 				"value_norm_first", "value_norm_rest", "class"}}
 			for _, h := range an.Heads {
-				heads.add(name, h.Layer, h.Head, h.Domain, h.FirstAttnQueries, h.FirstAttn, h.PrevAttn, h.ValueNormFirst, h.ValueNormRest, string(h.Class))
+				heads.Add(name, h.Layer, h.Head, h.Domain, h.FirstAttnQueries, h.FirstAttn, h.PrevAttn, h.ValueNormFirst, h.ValueNormRest, string(h.Class))
 			}
-			abl := records{fields: []string{"model", "ablation", "backcopy_risk", "bigram_risk", "bigram_excess", "loss"}}
+			abl := tidy.Table{Fields: []string{"model", "ablation", "backcopy_risk", "bigram_risk", "bigram_excess", "loss"}}
 			for _, a := range an.Ablations {
-				abl.add(name, a.Name, a.BackcopyRisk, a.BigramRisk, a.BigramExcess, a.Loss)
+				abl.Add(name, a.Name, a.BackcopyRisk, a.BigramRisk, a.BigramExcess, a.Loss)
 			}
 			return writeTables(cmd, *format, &heads, &abl)
 		},
@@ -182,13 +183,13 @@ the median and on how many seeds it passed; a check passes on more than half of 
 			if err != nil {
 				return err
 			}
-			checks := records{fields: []string{"experiment", "run", "metric", "step", "value", "want", "pass", "torch_anchor", "paper"}}
+			checks := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "value", "want", "pass", "torch_anchor", "paper"}}
 			for _, ch := range res.Checks {
-				checks.add(exp, ch.Run, ch.Metric, ch.Step, ch.Value, ch.Want, ch.Pass, ch.Anchor, ch.Paper)
+				checks.Add(exp, ch.Run, ch.Metric, ch.Step, ch.Value, ch.Want, ch.Pass, ch.Anchor, ch.Paper)
 			}
-			table := records{fields: []string{"experiment", "run", "metric", "step", "ours", "paper"}}
+			table := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "ours", "paper"}}
 			for _, r := range res.Table {
-				table.add(exp, r.Run, r.Metric, r.Step, orNil(r.Ours), orNil(r.Paper))
+				table.Add(exp, r.Run, r.Metric, r.Step, orNil(r.Ours), orNil(r.Paper))
 			}
 			if err := writeTables(cmd, *format, &checks, &table); err != nil {
 				return err
@@ -219,18 +220,18 @@ func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o lab.R
 	if err != nil {
 		return err
 	}
-	rec := records{fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass"}}
+	rec := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass"}}
 	for _, s := range seeds {
-		rec.fields = append(rec.fields, fmt.Sprintf("seed_%d", s))
+		rec.Fields = append(rec.Fields, fmt.Sprintf("seed_%d", s))
 	}
 	for _, ch := range st.Checks {
 		row := []any{exp, ch.Run, ch.Metric, ch.Step, ch.Want, ch.Value, fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass}
 		for _, v := range ch.Values {
 			row = append(row, v)
 		}
-		rec.add(row...)
+		rec.Add(row...)
 	}
-	if err := rec.write(cmd.OutOrStdout(), format); err != nil {
+	if err := rec.Write(cmd.OutOrStdout(), format); err != nil {
 		return err
 	}
 	for _, ch := range st.Checks {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope/analysis"
+	"github.com/sinkscope/sinkscope/tidy"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -76,28 +76,11 @@ peak resident set (mapped weights included).`,
 			if nThreads == 0 {
 				nThreads = runtime.GOMAXPROCS(0)
 			}
-			out := []struct {
-				k string
-				v any
-			}{
-				{"impl", "sinkscope"}, {"arch", in.Arch}, {"threads", nThreads}, {"tokens", T}, {"batch", len(rows)},
-				{"params", r.Params}, {"weights_stored", r.DTypes}, {"load_s", round(loadS, 3)},
-				{"forward_s_median", round(r.Median, 4)}, {"forward_s_min", round(r.Min, 4)},
-				{"tokens_per_s", round(float64(len(rows)*T)/r.Median, 2)}, {"gflops", round(float64(r.Flops)/r.Median/1e9, 2)},
-				{"peak_rss_mb", round(analysis.PeakRSSMB(), 1)}, {"flops_per_forward", r.Flops}, {"runs", repeat},
-				{"logits_finite", r.Finite},
-			}
-			var buf bytes.Buffer
-			buf.WriteByte('{')
-			for i, kv := range out {
-				if i > 0 {
-					buf.WriteString(", ")
-				}
-				fmt.Fprintf(&buf, "%q: %s", kv.k, jsonValue(kv.v))
-			}
-			buf.WriteString("}\n")
-			_, err = cmd.OutOrStdout().Write(buf.Bytes())
-			return err
+			out := tidy.Table{Fields: []string{"impl", "arch", "threads", "tokens", "batch", "params", "weights_stored", "load_s",
+				"forward_s_median", "forward_s_min", "tokens_per_s", "gflops", "peak_rss_mb", "flops_per_forward", "runs", "logits_finite"}}
+			out.Add("sinkscope", in.Arch, nThreads, T, len(rows), r.Params, r.DTypes, round(loadS, 3), round(r.Median, 4), round(r.Min, 4),
+				round(float64(len(rows)*T)/r.Median, 2), round(float64(r.Flops)/r.Median/1e9, 2), round(analysis.PeakRSSMB(), 1), r.Flops, repeat, r.Finite)
+			return out.Write(cmd.OutOrStdout(), "json")
 		},
 	}
 	f := c.Flags()

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -128,8 +126,8 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 			return err
 		}
 	}
-	summary := func(w io.Writer) { writeDiffSummary(w, res, cl, h.sinkEps) }
-	return emit(cmd, diffRecords(res, cl, opts.Ablate != nil || opts.AblateAll), *h.format, summary, h.output)
+	summary := func(w io.Writer) { analysis.WriteSeriesSummary(w, res, cl, h.sinkEps) }
+	return emit(cmd, analysis.SeriesTable(res, cl, opts.Ablate != nil || opts.AblateAll), *h.format, summary, h.output)
 }
 
 // checkpoints lists the series in step order and picks the default cache
@@ -162,78 +160,4 @@ func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, string, e
 	}
 	items, err := analysis.SeriesHub(f.revisions)
 	return items, cacheDir, err
-}
-
-// diffRecords lays out the rows: the heads rows of each checkpoint in series
-// order, each led by the checkpoint's name and position in training.
-func diffRecords(res []analysis.SeriesResult, cl metrics.Classifier, withAblation bool) *records {
-	rec := &records{}
-	for _, r := range res {
-		hr := headRecords([]*analysis.Report{r.Report}, cl, withAblation)
-		if rec.fields == nil {
-			rec.fields = append([]string{"checkpoint", "revision", "step", "tokens_seen"}, hr.fields...)
-		}
-		var step, tokens any
-		if r.Step.Step >= 0 {
-			step = r.Step.Step
-		}
-		if r.Step.Tokens >= 0 {
-			tokens = r.Step.Tokens
-		}
-		for _, row := range hr.rows {
-			rec.add(append([]any{r.Arg, r.Revision, step, tokens}, row...)...)
-		}
-	}
-	return rec
-}
-
-var classLetter = map[metrics.Class]string{metrics.Dormant: "D", metrics.Mixed: "M", metrics.Active: "A", metrics.Unknown: "?"}
-
-// writeDiffSummary prints per checkpoint the domain summaries, then the
-// per-head transitions.
-func writeDiffSummary(w io.Writer, res []analysis.SeriesResult, cl metrics.Classifier, eps float64) {
-	info := res[0].Report.Info
-	fmt.Fprintf(w, "series of %s (%s, %s × %s), rule %s (%s):\n", analysis.Plural(len(res), "checkpoint"),
-		info.Arch, analysis.Plural(info.Layers, "layer"), analysis.Plural(info.Heads, "head"), cl.Rule, thresholds(cl))
-	classes := make([][][]metrics.Class, len(res)) // [checkpoint][domain][head]
-	for i, r := range res {
-		classes[i] = r.Report.Classes(cl)
-		tokens := ""
-		if r.Step.Tokens >= 0 {
-			tokens = fmt.Sprintf(", %d tokens", r.Step.Tokens)
-		}
-		fmt.Fprintf(w, "  %s%s: %s (%s)\n", r.Label(), tokens, r.Arg, r.Status)
-		for j, d := range r.Report.Domains {
-			fmt.Fprintf(w, "    domain %s: %s; loss %.4f; sink rate (ε=%g) %.3f; %s\n",
-				d.Name, analysis.Plural(d.Result.NSeqs, "sequence"), d.Result.Loss, eps, d.Result.SinkRate(eps), classCounts(classes[i][j]))
-		}
-	}
-	fmt.Fprintf(w, "\nper-head transitions (class at each checkpoint in step order: D dormant, M mixed, A active, ? unknown):\n")
-	for j, d := range res[0].Report.Domains {
-		byStep := make([][]metrics.Class, len(res))
-		for c := range res {
-			byStep[c] = classes[c][j]
-		}
-		ts := metrics.Transitions(byStep, info.Heads)
-		fmt.Fprintf(w, "  domain %s:\n", d.Name)
-		throughout, became := 0, 0
-		for _, t := range ts {
-			var seq strings.Builder
-			for _, c := range t.Classes {
-				seq.WriteString(classLetter[c])
-			}
-			what := "not dormant at the last checkpoint"
-			switch {
-			case t.DormantFrom == 0:
-				what = "dormant throughout"
-				throughout++
-			case t.DormantFrom > 0:
-				what = "dormant from " + res[t.DormantFrom].Label()
-				became++
-			}
-			fmt.Fprintf(w, "    %-6s %s  %s\n", t.Head, seq.String(), what)
-		}
-		fmt.Fprintf(w, "    dormant at the last checkpoint: %d of %d heads (%d throughout, %d became dormant during the series)\n",
-			throughout+became, len(ts), throughout, became)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sinkscope/sinkscope/figure"
 	"github.com/sinkscope/sinkscope/internal/atomicfile"
 	"github.com/sinkscope/sinkscope/metrics"
+	"github.com/sinkscope/sinkscope/tidy"
 )
 
 // headsFlags are the analysis flags heads and diff share.
@@ -226,191 +227,27 @@ func runHeads(cmd *cobra.Command, args []string, f *headsFlags) error {
 			return err
 		}
 	}
-	var zero *records
+	var zero *tidy.Table
 	if opts.Zeroing != nil {
-		zero = zeroRecords(reps)
+		zero = analysis.ZeroingTable(reps)
 		if err := writeZeroing(f, reps, zero); err != nil {
 			return err
 		}
 	}
 	summary := func(w io.Writer) {
 		for _, rep := range reps {
-			writeSummary(w, rep, rep.Classes(cl), cl, f.sinkEps)
+			rep.WriteSummary(w, cl, f.sinkEps)
 		}
 		if zero != nil && f.zeroOut == "" {
 			fmt.Fprintf(w, "\ncalibrated zeroing (Δloss against the fraction of (head, sequence) pairs zeroed):\n")
-			zero.write(w, "table")
+			zero.Write(w, "table")
 		}
 	}
-	return emit(cmd, headRecords(reps, cl, opts.Ablate != nil || opts.AblateAll), *f.format, summary, f.output)
-}
-
-// headColumns are the score columns of a head row, in order, after n_seqs.
-var headColumns = []string{"first_attn", "first_attn_std", "attn_mass_first", "prev_attn", "dlogit_first", "entropy",
-	"value_norm_first", "value_norm_rest", "value_norm_mean", "z_norm", "ahon_ln", "head_out_norm", "head_out_norm_ln",
-	"last_out_norm", "top_sink", "second_sink"}
-
-// headRecords lays out the rows: one per (model, domain, layer, head).
-func headRecords(reps []*analysis.Report, cl metrics.Classifier, withAblation bool) *records {
-	fields := append([]string{"domain", "layer", "head", "n_seqs"}, headColumns...)
-	if withAblation {
-		fields = append(fields, "ablation_dloss")
-	}
-	fields = append(fields, "class")
-	multi := len(reps) > 1
-	if multi {
-		fields = append([]string{"model"}, fields...)
-	}
-	rec := &records{fields: fields}
-	for _, rep := range reps {
-		classes := rep.Classes(cl)
-		for j, d := range rep.Domains {
-			for i, r := range d.Result.HeadRes {
-				row := []any{d.Name, r.Layer, r.Head, r.NSeqs, r.FirstAttn, r.FirstAttnStd, r.AttnMassFirst(), r.PrevAttn,
-					r.DLogitFirst, r.EntropyScore, r.ValueNormFirst, r.ValueNormRest, r.ValueNormMean, r.ZNorm, r.ZNormLN,
-					r.HeadOutNorm, r.HeadOutNormLN, r.LastOutNorm, position(r.Sinks[0]), position(r.Sinks[1])}
-				if withAblation {
-					if r.Ablated {
-						row = append(row, r.AblationDLoss)
-					} else {
-						row = append(row, nil)
-					}
-				}
-				row = append(row, string(classes[j][i]))
-				if multi {
-					row = append([]any{rep.Label}, row...)
-				}
-				rec.add(row...)
-			}
-		}
-	}
-	return rec
-}
-
-// position is a key position, nil when there is none (-1).
-func position(k int) any {
-	if k < 0 {
-		return nil
-	}
-	return k
-}
-
-// writeSummary prints a model's per-domain counts, sinks and active-dormant
-// heads.
-func writeSummary(w io.Writer, rep *analysis.Report, classes [][]metrics.Class, cl metrics.Classifier, eps float64) {
-	info := rep.Info
-	fmt.Fprintf(w, "%s (%s, %s × %s), rule %s (%s):\n", rep.Label, info.Arch, analysis.Plural(info.Layers, "layer"),
-		analysis.Plural(info.Heads, "head"), cl.Rule, thresholds(cl))
-	var doms []string
-	for j, d := range rep.Domains {
-		res := &d.Result
-		what := analysis.Plural(res.NSeqs, "sequence")
-		if d.Note != "" {
-			what += " (" + d.Note + ")"
-		}
-		if d.Skipped > 0 {
-			what += fmt.Sprintf(", %d texts shorter than --seq-len skipped", d.Skipped)
-		}
-		if res.Skipped > 0 {
-			what += fmt.Sprintf(", %d without a counted query skipped", res.Skipped)
-		}
-		fmt.Fprintf(w, "  domain %s: %s; loss %.4f; %s\n", d.Name, what, res.Loss, classCounts(classes[j]))
-		fmt.Fprintf(w, "    position 0: %s\n", d.First)
-		fmt.Fprintf(w, "    sink rate (ε=%g): key 0 %.3f, top key %.3f; top sink is not key 0 in %.3f of heads\n",
-			eps, res.SinkRate(eps), res.SinkRateTop(eps), res.TopNotFirst())
-		fmt.Fprintf(w, "    most attended keys (mean over heads, per sequence): first %s; second %s\n",
-			sinkShares(res.SinkTokens[0], res.NSeqs, rep.Tokens), sinkShares(res.SinkTokens[1], res.NSeqs, rep.Tokens))
-		var peaks []string
-		massive, massive0 := 0, 0
-		for _, lr := range res.Resid {
-			peaks = append(peaks, fmt.Sprintf("%.2f", lr.PeakRatio))
-			massive += lr.Massive
-			massive0 += lr.MassiveFirst
-		}
-		fmt.Fprintf(w, "    residual peak ‖x₀‖/median ‖x_k‖ by layer: %s; massive activations: %d (%d at position 0)\n",
-			strings.Join(peaks, " "), massive, massive0)
-		doms = append(doms, d.Name)
-	}
-	writeSwitches(w, doms, classes, info.Heads)
-}
-
-// thresholds reads "dormant ≥ 0.8, active < 0.5", or with ≤ and > for a
-// rule whose dormant heads score low.
-func thresholds(cl metrics.Classifier) string {
-	if cl.Rule.DormantWhenLow() {
-		return fmt.Sprintf("dormant ≤ %g, active > %g", cl.Dormant, cl.Active)
-	}
-	return fmt.Sprintf("dormant ≥ %g, active < %g", cl.Dormant, cl.Active)
-}
-
-// classCounts reads "dormant 3, mixed 1, active 28".
-func classCounts(cs []metrics.Class) string {
-	n := map[metrics.Class]int{}
-	for _, c := range cs {
-		n[c]++
-	}
-	return fmt.Sprintf("dormant %d, mixed %d, active %d", n[metrics.Dormant], n[metrics.Mixed], n[metrics.Active])
-}
-
-// sinkShares reads `"<s>" 100%, "." 40%` for the three most frequent tokens.
-func sinkShares(tcs []metrics.TokenCount, n int, names map[int]string) string {
-	if len(tcs) == 0 || n == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, tc := range tcs[:min(3, len(tcs))] {
-		name := fmt.Sprint(tc.ID)
-		if names[tc.ID] != "" {
-			name = strconv.Quote(names[tc.ID])
-		}
-		parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*float64(tc.Count)/float64(n)))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// writeSwitches prints the active-dormant heads of one model.
-func writeSwitches(w io.Writer, doms []string, classes [][]metrics.Class, heads int) {
-	if len(doms) < 2 {
-		fmt.Fprintf(w, "  active-dormant heads: need at least two domains\n")
-		return
-	}
-	sw := metrics.ActiveDormant(doms, classes, heads)
-	if len(sw) == 0 {
-		fmt.Fprintf(w, "  active-dormant heads: none\n")
-		return
-	}
-	fmt.Fprintf(w, "  active-dormant heads (dormant on one domain, active on another): %d\n", len(sw))
-	for _, s := range sw {
-		fmt.Fprintf(w, "    %-6s dormant on %s; active on %s\n", s.Head, strings.Join(s.DormantOn, ", "), strings.Join(s.ActiveOn, ", "))
-	}
-}
-
-// zeroRecords lays out the zeroing curves: one row per (model, domain,
-// rule, fraction).
-func zeroRecords(reps []*analysis.Report) *records {
-	rec := &records{fields: []string{"domain", "rule", "frac", "tau", "zeroed_frac", "dloss"}}
-	multi := len(reps) > 1
-	if multi {
-		rec.fields = append([]string{"model"}, rec.fields...)
-	}
-	for _, rep := range reps {
-		for _, d := range rep.Domains {
-			for _, c := range d.Curves {
-				for _, p := range c.Points {
-					row := []any{d.Name, c.Rule.String(), p.Frac, p.Tau, p.Zeroed, p.DLoss}
-					if multi {
-						row = append([]any{rep.Label}, row...)
-					}
-					rec.add(row...)
-				}
-			}
-		}
-	}
-	return rec
+	return emit(cmd, analysis.HeadTable(reps, cl, opts.Ablate != nil || opts.AblateAll), *f.format, summary, f.output)
 }
 
 // writeZeroing writes the zeroing rows and curve files asked for.
-func writeZeroing(f *headsFlags, reps []*analysis.Report, rec *records) error {
+func writeZeroing(f *headsFlags, reps []*analysis.Report, rec *tidy.Table) error {
 	if f.zeroPlot != "" {
 		png, err := figure.Zeroing(reps)
 		if err != nil {
@@ -424,7 +261,7 @@ func writeZeroing(f *headsFlags, reps []*analysis.Report, rec *records) error {
 		return nil
 	}
 	var b strings.Builder
-	if err := rec.write(&b, *f.format); err != nil {
+	if err := rec.Write(&b, *f.format); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(f.zeroOut, []byte(b.String()))

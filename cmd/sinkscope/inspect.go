@@ -11,6 +11,7 @@ import (
 
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/analysis"
+	"github.com/sinkscope/sinkscope/tidy"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -138,24 +139,24 @@ func writeInspection(r analysis.Inspection, w io.Writer, format string) error {
 		quirks[q.Name] = q.Value
 	}
 	fields = append(fields, field{"quirks", quirks, ""})
-	var rec records
+	var rec tidy.Table
 	if format == "table" {
-		rec.fields = []string{"field", "value"}
+		rec.Fields = []string{"field", "value"}
 		for _, f := range fields[:len(fields)-1] {
-			rec.add(f.name, f.text)
+			rec.Add(f.name, f.text)
 		}
 		for _, q := range r.Quirks {
-			rec.add("quirks."+q.Name, q.Value)
+			rec.Add("quirks."+q.Name, q.Value)
 		}
 	} else {
 		row := make([]any, len(fields))
 		for i, f := range fields {
-			rec.fields = append(rec.fields, f.name)
+			rec.Fields = append(rec.Fields, f.name)
 			row[i] = f.value
 		}
-		rec.add(row...)
+		rec.Add(row...)
 	}
-	return rec.write(w, format)
+	return rec.Write(w, format)
 }
 
 func idText(id int) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope/loader"
+	"github.com/sinkscope/sinkscope/tidy"
 	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
@@ -116,11 +117,11 @@ func writeEncoded(w io.Writer, format string, tok *tokenizer.Tokenizer, ids []in
 			Tokens []string `json:"tokens"`
 		}{append([]int{}, ids...), tokens})
 	}
-	r := records{fields: []string{"position", "id", "token"}}
+	r := tidy.Table{Fields: []string{"position", "id", "token"}}
 	for i, id := range ids {
-		r.add(i, id, strconv.Quote(tokens[i]))
+		r.Add(i, id, strconv.Quote(tokens[i]))
 	}
-	return r.write(w, format)
+	return r.Write(w, format)
 }
 
 func writeDecoded(w io.Writer, format, text string) error {
@@ -129,9 +130,9 @@ func writeDecoded(w io.Writer, format, text string) error {
 			Text string `json:"text"`
 		}{text})
 	}
-	r := records{fields: []string{"text"}}
-	r.add(strconv.Quote(text))
-	return r.write(w, format)
+	r := tidy.Table{Fields: []string{"text"}}
+	r.Add(strconv.Quote(text))
+	return r.Write(w, format)
 }
 
 // writeJSON writes v as one line of JSON without HTML escaping (so "<s>"

@@ -10,6 +10,7 @@ import (
 	"github.com/sinkscope/sinkscope/analysis"
 	"github.com/sinkscope/sinkscope/internal/stats"
 	"github.com/sinkscope/sinkscope/metrics"
+	"github.com/sinkscope/sinkscope/tidy"
 	"github.com/sinkscope/sinkscope/tokenizer"
 )
 
@@ -103,11 +104,11 @@ follows the table; with json or csv it goes to stderr.`,
 	return c
 }
 
-func tokenRecords(r *metrics.TokenReport, name func(int) string) *records {
-	rec := &records{fields: []string{"layer", "position", "token_id", "token", "resid_norm", "attn_received", "value_norm", "massive_max", "extreme"}}
+func tokenRecords(r *metrics.TokenReport, name func(int) string) *tidy.Table {
+	rec := &tidy.Table{Fields: []string{"layer", "position", "token_id", "token", "resid_norm", "attn_received", "value_norm", "massive_max", "extreme"}}
 	for l := 0; l < r.Layers; l++ {
 		for k := 0; k < r.T; k++ {
-			rec.add(l, k, r.IDs[k], name(r.IDs[k]), r.ResidNorm[l*r.T+k], r.AttnReceived(l, k), r.MeanValueNorm(l, k), r.MaxAbs[l*r.T+k], r.Extreme(l, k))
+			rec.Add(l, k, r.IDs[k], name(r.IDs[k]), r.ResidNorm[l*r.T+k], r.AttnReceived(l, k), r.MeanValueNorm(l, k), r.MaxAbs[l*r.T+k], r.Extreme(l, k))
 		}
 	}
 	return rec
