@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/sinkscope/sinkscope"
+	"github.com/sinkscope/sinkscope/internal/fault"
 )
 
 // SeriesOptions configures Series.
@@ -95,12 +96,26 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 // Run opens the model arg, turns the sources into its domains and runs Heads
 // on them, with a progress bar from progress (nil: none) over its forward
 // passes.
-func Run(arg string, threads int, src *Sources, opts HeadOptions, progress func(label string, total int) (step, done func())) (*Report, error) {
+//
+// A memory fault reading the mapped weights (a file truncated underneath the
+// run) is returned as an error naming the file and tensor, and a weights file
+// whose size or modification time changed during the run makes the results
+// an error too.
+func Run(arg string, threads int, src *Sources, opts HeadOptions, progress func(label string, total int) (step, done func())) (rep *Report, err error) {
 	m, err := Open(arg, threads)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
+	defer fault.Guard()()
+	defer fault.Recover(&err, m.Checkpoint.Tensors.Describe)
+	defer func() {
+		if err == nil {
+			if err = m.Checkpoint.Tensors.Changed(); err != nil {
+				rep = nil
+			}
+		}
+	}()
 	doms, err := src.For(m)
 	if err != nil {
 		return nil, err
