@@ -1,18 +1,31 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/sinkscope/sinkscope"
 	"github.com/sinkscope/sinkscope/internal/fault"
+	"github.com/sinkscope/sinkscope/loader"
 )
 
 // SeriesOptions configures Series.
 type SeriesOptions struct {
 	Heads   HeadOptions // the analysis of each checkpoint (its Progress is ignored)
 	Threads int         // goroutines of a forward pass (0: one per CPU)
-	Cache   Cache       // where results are kept between runs
+	Cache   Cache       // where results are kept between runs and shared between workers
+	// Shard, when its Count is not 0, limits the run to this worker's share
+	// of the distinct checkpoints (see Series).
+	Shard Shard
+	// Merge computes nothing: every result comes from the cache, and
+	// checkpoints without one are a *MissingError.
+	Merge bool
+	// Context, when not nil, stops the run between checkpoints once it is
+	// done: Series returns an *Interrupted.
+	Context context.Context
 	// Log receives one status line per checkpoint (computed, cached or
 	// duplicate) and warnings; nil discards them.
 	Log io.Writer
@@ -26,14 +39,22 @@ type SeriesOptions struct {
 // SeriesResult is one checkpoint's analysis.
 type SeriesResult struct {
 	Checkpoint
-	Status string  // "computed", "cached" or "duplicate of …"
-	Report *Report // labelled with the checkpoint's Arg
+	// Status is "computed", "cached", "duplicate of …", or "" for a
+	// checkpoint of another shard.
+	Status string
+	Report *Report // labelled with the checkpoint's Arg; nil for another shard's
 }
 
-// Series runs the head analysis on every checkpoint, one open at a time. A
-// checkpoint identical to an earlier one (same loader.Identity) is reported
-// and its results reused; results are kept in the cache under the
-// checkpoint's identity and the inputs, and reused from it.
+// Series runs the head analysis on every checkpoint, one open at a time.
+//
+// Every checkpoint is identified first (loader.Identity): one identical to
+// an earlier one is reported and its results reused. Results are kept in
+// the cache under the checkpoint's identity and the inputs, and reused from
+// it. With a Shard, the distinct checkpoints are split among the workers by
+// bytes (see assign) and only this worker's are analysed; the others are
+// left without a report. Workers sharing a cache directory never compute one
+// checkpoint at once: each takes the checkpoint's lock first (Cache.TryLock),
+// and one held by a live worker is waited for after the rest.
 func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, error) {
 	log := opts.Log
 	if log == nil {
@@ -43,54 +64,211 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 	if progress == nil {
 		progress = func(string, int) (func(), func()) { return func() {}, func() {} }
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	digest, err := src.Digest()
 	if err != nil {
 		return nil, err
 	}
 	digest += "\x00" + opts.Heads.digest()
 	out := make([]SeriesResult, len(cs))
+	ids := make([]loader.Identity, len(cs))
 	first := map[string]int{} // identity → first checkpoint holding it
+	var distinct []int        // checkpoints that are no earlier one's duplicate
+	var sizes []int64
 	for i, c := range cs {
+		if ctx.Err() != nil {
+			return nil, &Interrupted{Cause: context.Cause(ctx), Total: len(cs)}
+		}
 		out[i].Checkpoint = c
-		ck, err := sinkscope.OpenCheckpoint(c.Arg)
+		id, size, err := identify(c, opts.Cache, progress)
 		if err != nil {
 			return nil, fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(cs), err)
 		}
-		step, done := progress(fmt.Sprintf("%s: hashing %d tensors", c.Arg, len(ck.Tensors.Names())), len(ck.Tensors.Names()))
-		id, err := opts.Cache.Identify(ck, step)
-		done()
-		ck.Close()
-		if err != nil {
-			return nil, fmt.Errorf("diff: %s: %w", c.Arg, err)
-		}
+		ids[i] = id
 		if j, ok := first[id.Hash]; ok {
 			out[i].Status = "duplicate of " + cs[j].Arg
 			fmt.Fprintf(log, "sinkscope: warning: diff: %s and %s are the same checkpoint (same config.json and %s, sha256 %s…); reusing the results of %s\n",
 				cs[j].Arg, c.Arg, id.How, id.Hash[:12], cs[j].Arg)
-			dup := *out[j].Report
-			dup.Label = c.Arg
-			out[i].Report = &dup
 			continue
 		}
 		first[id.Hash] = i
-		key := Key(id, digest)
-		if r := opts.Cache.Load(key, log); r != nil {
-			r.Label = c.Arg
-			out[i].Status, out[i].Report = "cached", r
-			fmt.Fprintf(log, "diff: [%d/%d] %s: cached (%s)\n", i+1, len(cs), c.Arg, opts.Cache.Path(key))
-			continue
+		distinct = append(distinct, i)
+		sizes = append(sizes, size)
+	}
+	mine := distinct
+	if opts.Shard.Count > 0 {
+		mine = nil
+		for k, w := range assign(sizes, opts.Shard.Count) {
+			if w == opts.Shard.Index {
+				mine = append(mine, distinct[k])
+			}
 		}
-		r, err := Run(c.Arg, opts.Threads, src, opts.Heads, progress)
-		if err != nil {
-			return nil, err
+		fmt.Fprintf(log, "diff: %s: %d of the %d distinct checkpoints\n", opts.Shard, len(mine), len(distinct))
+	}
+	if opts.Merge {
+		var missing []Checkpoint
+		for _, i := range mine {
+			if r := opts.Cache.Load(Key(ids[i], digest), ids[i], digest, log); r != nil {
+				r.Label = cs[i].Arg
+				out[i].Status, out[i].Report = "cached", r
+				continue
+			}
+			missing = append(missing, cs[i])
 		}
-		if err := opts.Cache.Store(key, r); err != nil {
-			fmt.Fprintf(log, "sinkscope: warning: %v (results not cached)\n", err)
+		if len(missing) > 0 {
+			return nil, &MissingError{Missing: missing, Total: len(mine)}
 		}
-		out[i].Status, out[i].Report = "computed", r
-		fmt.Fprintf(log, "diff: [%d/%d] %s: computed\n", i+1, len(cs), c.Arg)
+	} else if err := compute(ctx, cs, ids, mine, out, src, digest, opts, log, progress); err != nil {
+		return nil, err
+	} else if opts.Shard.Count > 0 {
+		fmt.Fprintf(log, "diff: %s: done; once every shard is done, the same command with --merge prints the series\n", opts.Shard)
+	}
+	for i := range out {
+		if j, ok := first[ids[i].Hash]; ok && j != i && out[j].Report != nil {
+			dup := *out[j].Report
+			dup.Label = cs[i].Arg
+			out[i].Report = &dup
+		}
 	}
 	return out, nil
+}
+
+// identify opens a checkpoint just long enough to identify it and to count
+// the bytes of its tensors.
+func identify(c Checkpoint, cache Cache, progress func(string, int) (func(), func())) (loader.Identity, int64, error) {
+	ck, err := sinkscope.OpenCheckpoint(c.Arg)
+	if err != nil {
+		return loader.Identity{}, 0, err
+	}
+	defer ck.Close()
+	names := ck.Tensors.Names()
+	step, done := progress(fmt.Sprintf("%s: hashing %d tensors", c.Arg, len(names)), len(names))
+	id, err := cache.Identify(ck, step)
+	done()
+	if err != nil {
+		return loader.Identity{}, 0, fmt.Errorf("%s: %w", c.Arg, err)
+	}
+	var size int64
+	for _, n := range names {
+		if t, err := ck.Tensors.Get(n); err == nil {
+			size += int64(len(t.Bytes()))
+		}
+	}
+	return id, size, nil
+}
+
+// compute fills out[i] for every i in todo from the cache or by running the
+// analysis, under the checkpoint's lock when the cache is on.
+func compute(ctx context.Context, cs []Checkpoint, ids []loader.Identity, todo []int, out []SeriesResult, src *Sources,
+	digest string, opts SeriesOptions, log io.Writer, progress func(string, int) (func(), func())) error {
+	warn := func(s string) { fmt.Fprintln(log, s) }
+	done, total := 0, len(todo)
+	waiting := map[int]bool{} // checkpoints whose lock a live worker holds, reported once
+	for len(todo) > 0 {
+		var later []int
+		for _, i := range todo {
+			if ctx.Err() != nil {
+				return &Interrupted{Cause: context.Cause(ctx), Done: done, Total: total}
+			}
+			c, key := cs[i], Key(ids[i], digest)
+			tag := fmt.Sprintf("diff: [%d/%d] %s", i+1, len(cs), c.Arg)
+			if r := opts.Cache.Load(key, ids[i], digest, log); r != nil {
+				r.Label = c.Arg
+				out[i].Status, out[i].Report = "cached", r
+				fmt.Fprintf(log, "%s: cached (%s)\n", tag, opts.Cache.Path(key))
+				done++
+				continue
+			}
+			var lock *Lock
+			if opts.Cache.Dir != "" {
+				l, h, err := opts.Cache.TryLock(key, c.Arg, warn)
+				if err != nil {
+					return err
+				}
+				if l == nil {
+					if !waiting[i] {
+						fmt.Fprintf(log, "%s: being computed by %s; waiting for it\n", tag, h)
+						waiting[i] = true
+					}
+					later = append(later, i)
+					continue
+				}
+				lock = l
+				// Finished by another worker between the look and the lock?
+				if r := opts.Cache.Load(key, ids[i], digest, io.Discard); r != nil {
+					lock.Unlock()
+					r.Label = c.Arg
+					out[i].Status, out[i].Report = "cached", r
+					fmt.Fprintf(log, "%s: cached (%s)\n", tag, opts.Cache.Path(key))
+					done++
+					continue
+				}
+			}
+			fmt.Fprintf(log, "%s: computing\n", tag)
+			r, err := Run(c.Arg, opts.Threads, src, opts.Heads, progress)
+			if err == nil {
+				if serr := opts.Cache.Store(key, ids[i], digest, r); serr != nil {
+					fmt.Fprintf(log, "sinkscope: warning: %v (results not cached)\n", serr)
+				}
+			}
+			if lock != nil {
+				if uerr := lock.Unlock(); uerr != nil {
+					warn("sinkscope: warning: " + uerr.Error())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			out[i].Status, out[i].Report = "computed", r
+			fmt.Fprintf(log, "%s: computed\n", tag)
+			done++
+		}
+		todo = later
+		if len(todo) > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(pollInterval(opts.Cache)):
+			}
+		}
+	}
+	return nil
+}
+
+// pollInterval is how often a worker looks again at checkpoints that others
+// hold.
+func pollInterval(c Cache) time.Duration { return min(c.lockTimeout()/8, 5*time.Second) }
+
+// Interrupted is the error of a series stopped between checkpoints (see
+// SeriesOptions.Context): everything finished is in the cache.
+type Interrupted struct {
+	Cause       error // the context's cause, e.g. a *SignalError
+	Done, Total int   // checkpoints finished of those this run had to do
+}
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("diff: %v: stopped after %d of %d checkpoints; the cache holds every finished one: run the same command again to resume",
+		e.Cause, e.Done, e.Total)
+}
+
+func (e *Interrupted) Unwrap() error { return e.Cause }
+
+// MissingError is the error of a merge that found no results for some
+// checkpoints.
+type MissingError struct {
+	Missing []Checkpoint
+	Total   int
+}
+
+func (e *MissingError) Error() string {
+	names := make([]string, len(e.Missing))
+	for i, c := range e.Missing {
+		names[i] = c.Arg
+	}
+	return fmt.Sprintf("diff --merge: %d of %d distinct checkpoints are not computed yet (run the workers until they finish): %s",
+		len(e.Missing), e.Total, strings.Join(names, ", "))
 }
 
 // Run opens the model arg, turns the sources into its domains and runs Heads

@@ -43,8 +43,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stderr, "sinkscope:", err)
 	var ue usageError
 	var oe analysis.OptionError
-	if errors.As(err, &ue) || errors.As(err, &oe) {
+	var ex interface{ ExitCode() int } // e.g. 130 for SIGINT
+	switch {
+	case errors.As(err, &ue) || errors.As(err, &oe):
 		return 2
+	case errors.As(err, &ex):
+		return ex.ExitCode()
 	}
 	return 1
 }
