@@ -75,16 +75,8 @@ func (c Cache) TryLock(key, label string, warn func(string)) (*Lock, *holder, er
 		Started: time.Now().UTC().Format(time.RFC3339)}
 	body, _ := json.Marshal(info)
 	for attempt := 0; attempt < 3; attempt++ {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		err := create(p, append(body, '\n'), info.Token)
 		if err == nil {
-			_, werr := f.Write(append(body, '\n'))
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				os.Remove(p)
-				return nil, nil, fmt.Errorf("diff cache: writing lock %s: %w", p, werr)
-			}
 			l := &Lock{path: p, info: info, stop: make(chan struct{})}
 			l.done.Add(1)
 			go l.heartbeat(c.lockTimeout() / 4)
@@ -112,6 +104,35 @@ func (c Cache) TryLock(key, label string, warn func(string)) (*Lock, *holder, er
 		return nil, nil, fmt.Errorf("diff cache: lock %s keeps changing hands: %w", p, err)
 	}
 	return nil, &h, nil
+}
+
+// create makes the lock file p holding body, or fails with fs.ErrExist if
+// there is one: body is written to a file of its own, which is then linked
+// to p (exclusive, and safe on NFS), so that a lock file is never seen
+// half-written, even when its writer is killed.
+func create(p string, body []byte, token string) error {
+	tmp := p + ".new-" + token
+	if err := os.WriteFile(tmp, body, 0o644); err != nil {
+		return fmt.Errorf("writing lock %s: %w", p, err)
+	}
+	defer os.Remove(tmp)
+	err := os.Link(tmp, p)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// A filesystem without hard links: exclusive create, then write.
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+	}
+	return err
 }
 
 // inspect reads the lock at p and says whether it is stale.
