@@ -184,6 +184,8 @@ func emit(cmd *cobra.Command, rec *records, format string, summary func(io.Write
 	if output != "" {
 		return atomicfile.WriteFile(output, out.Bytes())
 	}
-	_, err := cmd.OutOrStdout().Write(out.Bytes())
-	return err
+	if _, err := cmd.OutOrStdout().Write(out.Bytes()); err != nil {
+		return fmt.Errorf("writing the results to stdout: %w", err)
+	}
+	return nil
 }
