@@ -13,7 +13,7 @@ import (
 // with an error naming the file, in about MatchTimeout instead of forever.
 func TestRegexTimeout(t *testing.T) {
 	doc, err := json.Marshal(map[string]any{
-		"version": "1.0",
+		"version":       "1.0",
 		"pre_tokenizer": map[string]any{"type": "Split", "pattern": map[string]any{"Regex": "(a+)+$"}, "behavior": "Isolated"},
 		"model":         map[string]any{"type": "BPE", "vocab": map[string]int{"a": 0, "b": 1}, "merges": []string{}},
 	})

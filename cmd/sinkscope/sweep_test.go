@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -374,4 +376,115 @@ func TestSweepSignals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClusterScripts runs the README's Slurm array script and Kubernetes
+// Indexed Job manifest (cluster/) as their schedulers would: n local worker
+// processes with the scheduler's environment variables on one cache
+// directory, then a merge, which must print the bytes of one uninterrupted
+// run. The README must show both files exactly as they are.
+func TestClusterScripts(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := buildToySeries(t)
+	table, plot := reference(t, series)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	speed := strings.Join(sweepArgs, " ")
+	t.Run("slurm", func(t *testing.T) {
+		script, err := os.ReadFile("../../cluster/sweep.sbatch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), indentBlock(string(script))) {
+			t.Error("README.md does not show cluster/sweep.sbatch as it is")
+		}
+		bash, err := exec.LookPath("bash")
+		if err != nil {
+			t.Skipf("no bash: %v", err)
+		}
+		m := regexp.MustCompile(`(?m)^#SBATCH --array=(\d+)-(\d+)$`).FindStringSubmatch(string(script))
+		if m == nil {
+			t.Fatal("cluster/sweep.sbatch has no #SBATCH --array=LO-HI line")
+		}
+		lo, _ := strconv.Atoi(m[1])
+		hi, _ := strconv.Atoi(m[2])
+		// sinkscope on PATH is this test binary, with fewer sequences.
+		bin := t.TempDir()
+		wrapper := fmt.Sprintf("#!/bin/sh\nSINKSCOPE_RUN_CLI=1 exec %q \"$@\" %s\n", exe, speed)
+		if err := os.WriteFile(filepath.Join(bin, "sinkscope"), []byte(wrapper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cache := t.TempDir()
+		var wg sync.WaitGroup
+		for id := lo; id <= hi; id++ {
+			c := exec.Command(bash, "../../cluster/sweep.sbatch")
+			c.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "SERIES="+series, "CACHE="+cache,
+				"SLURM_CPUS_PER_TASK=1", fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", id), fmt.Sprintf("SLURM_ARRAY_TASK_MIN=%d", lo),
+				fmt.Sprintf("SLURM_ARRAY_TASK_MAX=%d", hi), fmt.Sprintf("SLURM_ARRAY_TASK_COUNT=%d", hi-lo+1), "JOB_COMPLETION_INDEX=")
+			wg.Go(func() {
+				code, _, errs := outputs(t, c)
+				if code != 0 || !strings.Contains(errs, fmt.Sprintf("from SLURM_ARRAY_TASK_ID=%d of %d..%d", id, lo, hi)) {
+					t.Errorf("task %d: exit %d:\n%s", id, code, errs)
+				}
+			})
+		}
+		wg.Wait()
+		merged(t, series, table, plot, cache)
+	})
+	t.Run("kubernetes", func(t *testing.T) {
+		manifest, err := os.ReadFile("../../cluster/sweep-job.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), indentBlock(string(manifest))) {
+			t.Error("README.md does not show cluster/sweep-job.yaml as it is")
+		}
+		m := regexp.MustCompile(`(?m)^  completions: (\d+)$`).FindStringSubmatch(string(manifest))
+		cm := regexp.MustCompile(`(?m)^\s+command: (\[.*\])$`).FindStringSubmatch(string(manifest))
+		if m == nil || cm == nil {
+			t.Fatal("cluster/sweep-job.yaml has no completions or no one-line command")
+		}
+		n, _ := strconv.Atoi(m[1])
+		var command []string
+		if err := json.Unmarshal([]byte(cm[1]), &command); err != nil || len(command) < 2 || command[0] != "sinkscope" {
+			t.Fatalf("command %s: %v; want a flow sequence starting with sinkscope", cm[1], err)
+		}
+		cache := t.TempDir()
+		args := slices.Clone(command[1:])
+		for i, a := range args {
+			args[i] = strings.NewReplacer("/data/series", series, "/data/cache", cache).Replace(a)
+		}
+		if !slices.Contains(args, fmt.Sprint(n)) {
+			t.Errorf("command %v does not pass --shards %d (the completions)", command, n)
+		}
+		var wg sync.WaitGroup
+		for i := range n {
+			c := cli(t, []string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i)}, append(args, sweepArgs...)...)
+			wg.Go(func() {
+				code, _, errs := outputs(t, c)
+				if code != 0 || !strings.Contains(errs, fmt.Sprintf("from JOB_COMPLETION_INDEX=%d with --shards %d", i, n)) {
+					t.Errorf("completion %d: exit %d:\n%s", i, code, errs)
+				}
+			})
+		}
+		wg.Wait()
+		merged(t, series, table, plot, cache)
+	})
+}
+
+// indentBlock indents text by four spaces per non-empty line, as the README
+// shows a file.
+func indentBlock(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			lines[i] = "    " + l
+		}
+	}
+	return strings.Join(lines, "")
 }
