@@ -30,6 +30,21 @@ func ParseShard(spec string) (Shard, error) {
 	return Shard{Index: i, Count: n, Source: "--shard " + spec}, nil
 }
 
+// ShardOf is the worker's share from --shard spec when it is given (with
+// --shards, when not 0, agreeing), else from the scheduler's environment
+// (ShardFromEnv); the zero Shard when neither says.
+func ShardOf(spec string, shards int, getenv func(string) string) (Shard, error) {
+	if spec == "" {
+		s, _, err := ShardFromEnv(getenv, shards)
+		return s, err
+	}
+	s, err := ParseShard(spec)
+	if err == nil && shards != 0 && shards != s.Count {
+		return Shard{}, OptionError{fmt.Errorf("--shard %s and --shards %d disagree", spec, shards)}
+	}
+	return s, err
+}
+
 // ShardFromEnv reads a job array's task index from the scheduler's
 // environment (getenv is os.Getenv in the command): Slurm's
 // SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_MIN, _MAX, _COUNT and _STEP, or

@@ -55,6 +55,13 @@ atomically, so an interrupted sweep resumes where it stopped; the classification
 are applied afresh on every run. One status line per checkpoint (computed, cached or
 duplicate) goes to stderr.
 
+As one task of a job array (--shard i/n, or Slurm's SLURM_ARRAY_TASK_ID, or a Kubernetes
+Indexed Job's JOB_COMPLETION_INDEX with --shards n), diff computes only its share of the
+distinct checkpoints into the cache, which workers may share (lock files, --lock-timeout),
+and prints nothing; --merge then prints what one run would. SIGINT or SIGTERM stops after
+the checkpoint in progress (exit 130 or 143); rerun to resume. See the README section
+"Running a sweep on a cluster".
+
 After the rows comes a summary: per checkpoint its sink rate and class counts per domain,
 then per (domain, layer, head) the class at every checkpoint (one letter each: D dormant,
 M mixed, A active, ? unknown) and the step from which the head is dormant at every later
@@ -124,7 +131,7 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 	if f.merge && f.shard != "" {
 		return usagef("--merge prints the whole series: give it no --shard")
 	} else if !f.merge {
-		if so.Shard, err = f.shardOf(); err != nil {
+		if so.Shard, err = analysis.ShardOf(f.shard, f.shards, os.Getenv); err != nil {
 			return err
 		}
 	}
@@ -153,19 +160,6 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 	return emit(cmd, diffRecords(res, cl, opts.Ablate != nil || opts.AblateAll), *h.format, summary, h.output)
 }
 
-// shardOf reads --shard, else the scheduler's environment.
-func (f *diffFlags) shardOf() (analysis.Shard, error) {
-	if f.shard == "" {
-		s, _, err := analysis.ShardFromEnv(os.Getenv, f.shards)
-		return s, err
-	}
-	s, err := analysis.ParseShard(f.shard)
-	if err == nil && f.shards != 0 && f.shards != s.Count {
-		return s, usagef("--shard %s and --shards %d disagree", f.shard, f.shards)
-	}
-	return s, err
-}
-
 // checkpoints lists the series in step order and picks the default cache
 // directories.
 func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, []string, error) {
@@ -180,8 +174,10 @@ func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, []string,
 	}
 	cacheDir := f.cache
 	if len(cacheDir) == 0 {
-		d, _ := os.UserCacheDir()
-		cacheDir = []string{filepath.Join(d, "sinkscope", "diff")}
+		cacheDir = []string{""} // none when there is no user cache directory
+		if d, err := os.UserCacheDir(); err == nil {
+			cacheDir[0] = filepath.Join(d, "sinkscope", "diff")
+		}
 		if f.series != "" {
 			cacheDir[0] = filepath.Join(f.series, ".sinkscope-cache")
 		}

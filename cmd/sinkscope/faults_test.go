@@ -70,7 +70,7 @@ func TestTruncatedUnderHeads(t *testing.T) {
 // TestFlippedCacheByte flips one byte of a cached result: the next run
 // reports the entry, recomputes it and prints what an uncached run prints.
 func TestFlippedCacheByte(t *testing.T) {
-	series := buildToySeries(t)
+	series, _, _ := toySeries(t)
 	cache := t.TempDir()
 	args := append([]string{"diff", filepath.Join(series, "step100"), filepath.Join(series, "step200"), "--cache", cache}, sweepArgs...)
 	want, _ := runOK(t, args...)

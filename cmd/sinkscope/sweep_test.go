@@ -33,7 +33,40 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SINKSCOPE_RUN_CLI") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if toy.dir != "" {
+		os.RemoveAll(toy.dir)
+	}
+	os.Exit(code)
+}
+
+// toy is the toy series the sweep tests share (read only: every run names
+// its cache) and the output of one uninterrupted run over it.
+var toy struct {
+	once  sync.Once
+	dir   string // where it was made, removed after the tests
+	err   error
+	table string
+	plot  []byte
+}
+
+// toySeries returns the shared toy series (see buildToySeries) and the
+// output of one uninterrupted, uncached run over it.
+func toySeries(t *testing.T) (series, table string, plot []byte) {
+	t.Helper()
+	toy.once.Do(func() {
+		if toy.dir, toy.err = os.MkdirTemp("", "sinkscope-toy-series"); toy.err != nil {
+			return
+		}
+		writeToySeries(t, toy.dir)
+		if !t.Failed() {
+			toy.table, toy.plot = reference(t, toy.dir)
+		}
+	})
+	if toy.err != nil || toy.table == "" {
+		t.Fatalf("toy series: %v", toy.err)
+	}
+	return toy.dir, toy.table, toy.plot
 }
 
 // cli returns the command sinkscope args as a process of the test binary,
@@ -57,13 +90,12 @@ func cli(t *testing.T, env []string, args ...string) *exec.Cmd {
 // a second.
 var sweepArgs = []string{"--max-seqs", "3", "--seq-len", "64", "--seed", "3"}
 
-// buildToySeries writes a series of 12 Bigram-Backcopy checkpoints into a
-// new directory: ten distinct ones (the built-in checkpoint with its query
+// writeToySeries writes a series of 12 Bigram-Backcopy checkpoints into
+// dir: ten distinct ones (the built-in checkpoint with its query
 // weights scaled by 0.5 … 2.3) and two byte-identical copies of two of them
-// under other step names. It returns the directory.
-func buildToySeries(t *testing.T) string {
+// under other step names.
+func writeToySeries(t *testing.T, dir string) {
 	t.Helper()
-	dir := t.TempDir()
 	cfg, err := fs.ReadFile(bbtoy.Builtin(), "config.json")
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +136,6 @@ func buildToySeries(t *testing.T) string {
 			copyFile(t, filepath.Join(dir, dup.from, f), filepath.Join(d, f))
 		}
 	}
-	return dir
 }
 
 // outputs runs a finished command and returns its exit code and outputs.
@@ -166,8 +197,7 @@ func merged(t *testing.T, series string, table string, plot []byte, caches ...st
 // merges: the bytes of one run every time, and each distinct checkpoint
 // computed exactly once.
 func TestSweepShards(t *testing.T) {
-	series := buildToySeries(t)
-	table, plot := reference(t, series)
+	series, table, plot := toySeries(t)
 	if !strings.Contains(table, "(duplicate of "+filepath.Join(series, "step300")+")") {
 		t.Fatalf("reference run does not flag the duplicate of step300:\n%s", table)
 	}
@@ -176,6 +206,8 @@ func TestSweepShards(t *testing.T) {
 			shared := t.TempDir()
 			var own []string
 			computed := 0
+			var mu sync.Mutex
+			var wg sync.WaitGroup
 			for i := range n {
 				own = append(own, t.TempDir())
 				caches := []string{shared}
@@ -183,18 +215,24 @@ func TestSweepShards(t *testing.T) {
 					caches = append(caches, own[i])
 				}
 				for _, cache := range caches {
-					code, _, errs := outputs(t, cli(t, nil, append([]string{"diff", "--series", series, "--shard", fmt.Sprintf("%d/%d", i, n), "--cache", cache}, sweepArgs...)...))
-					if code != 0 {
-						t.Fatalf("worker %d/%d: exit %d: %s", i, n, code, errs)
-					}
-					if !strings.Contains(errs, fmt.Sprintf("shard %d of %d (index %d, from --shard %d/%d)", i+1, n, i, i, n)) {
-						t.Errorf("worker %d/%d does not say which shard it is:\n%s", i, n, errs)
-					}
-					if cache == shared {
-						computed += strings.Count(errs, ": computed")
-					}
+					c := cli(t, nil, append([]string{"diff", "--series", series, "--shard", fmt.Sprintf("%d/%d", i, n), "--cache", cache}, sweepArgs...)...)
+					wg.Go(func() {
+						code, _, errs := outputs(t, c)
+						if code != 0 {
+							t.Errorf("worker %d/%d: exit %d: %s", i, n, code, errs)
+						}
+						if !strings.Contains(errs, fmt.Sprintf("shard %d of %d (index %d, from --shard %d/%d)", i+1, n, i, i, n)) {
+							t.Errorf("worker %d/%d does not say which shard it is:\n%s", i, n, errs)
+						}
+						if cache == shared {
+							mu.Lock()
+							computed += strings.Count(errs, ": computed")
+							mu.Unlock()
+						}
+					})
 				}
 			}
+			wg.Wait()
 			if computed != 10 {
 				t.Errorf("%d workers computed %d checkpoints, want the 10 distinct ones once each", n, computed)
 			}
@@ -232,8 +270,7 @@ func TestSweepKills(t *testing.T) {
 	if v := os.Getenv("SINKSCOPE_SWEEP_RUNS"); v != "" {
 		runs, _ = strconv.Atoi(v)
 	}
-	series := buildToySeries(t)
-	table, plot := reference(t, series)
+	series, table, plot := toySeries(t)
 	var totalKills, totalInFlight, totalStarts int
 	for r := range runs {
 		rng := rand.New(rand.NewPCG(uint64(r), 12))
@@ -323,7 +360,7 @@ func TestSweepKills(t *testing.T) {
 // checkpoint has started: it finishes that checkpoint, exits 130 or 143 with
 // a one-line resume hint, and the rerun resumes from the cache.
 func TestSweepSignals(t *testing.T) {
-	series := buildToySeries(t)
+	series, _, _ := toySeries(t)
 	for _, c := range []struct {
 		sig  syscall.Signal
 		code int
@@ -388,8 +425,7 @@ func TestClusterScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	series := buildToySeries(t)
-	table, plot := reference(t, series)
+	series, table, plot := toySeries(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
