@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
+	"github.com/sinkscope/sinkscope/loader"
 )
 
 // copyDir copies the files of a fixture checkpoint into a new directory,
@@ -139,4 +142,39 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("%d files in the output directory, want 1 (no temporary file left)", len(ents))
 	}
 	t.Logf("-o: %s", strings.TrimSpace(errb.String()))
+}
+
+// TestNonFiniteActivations plants +Inf in the embedding of one token (403,
+// at position 1 of the input): heads stops with an error naming the
+// sequence, the layer and the position where the residual stream first
+// stops being finite, exit 1. That is layer 0, position 0: the token's value
+// vector is NaN after the norm, and attention multiplies it by the zero
+// probability position 0 gives the masked key (0 × NaN = NaN, as in PyTorch's
+// eager attention).
+func TestNonFiniteActivations(t *testing.T) {
+	dir := copyDir(t, "hf/stories260K_hf")
+	p := filepath.Join(dir, "model.safetensors")
+	ts, err := loader.OpenSafetensors(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []loader.WriteTensor
+	for _, name := range ts.Names() {
+		tn, _ := ts.Get(name)
+		data := append([]byte(nil), tn.Bytes()...)
+		if name == "model.embed_tokens.weight" {
+			d := tn.Shape[1]
+			binary.LittleEndian.PutUint32(data[4*(403*d+5):], math.Float32bits(float32(math.Inf(1))))
+		}
+		out = append(out, loader.WriteTensor{Name: name, DType: tn.DType, Shape: tn.Shape, Data: data})
+	}
+	ts.Close()
+	if err := loader.WriteSafetensors(p, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errs := runCode("heads", dir, "--ids", diffIDs, "--format", "csv")
+	want := `domain "input", sequence 1: metrics: forward pass: forward: layer 0: residual stream holds NaN at position 0, dimension 0`
+	if code != 1 || stdout != "" || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, %d bytes out, stderr %q; want exit 1 and %q", code, len(stdout), errs, want)
+	}
 }
