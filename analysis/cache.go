@@ -226,36 +226,60 @@ func (c Cache) Store(key string, id loader.Identity, opts string, r *Report) err
 // tensors had to be read: when config.json and every weights file have the
 // same absolute path, size and modification time as when they were last
 // hashed, the recorded identity is used and nothing is read (file metadata
-// trusted as make and git trust it). The memo lives in Dir/ids/.
+// trusted as make and git trust it). The memo lives in Dir/ids/, so workers
+// sharing the cache share it.
 func (c Cache) Identify(ck *loader.Checkpoint, step func()) (loader.Identity, error) {
+	if id, ok := c.Known(ck); ok {
+		return id, nil
+	}
+	id, err := loader.Identify(ck, step)
+	if err != nil || id.How != loader.IdentityTensors {
+		return id, err
+	}
+	if memo, ok := c.memo(ck); ok && os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+		atomicfile.WriteFile(memo, []byte(id.How+" "+id.Hash)) // a memo that cannot be written only costs a rehash
+	}
+	return id, nil
+}
+
+// Known returns the identity of ck when it costs no reading of tensors: the
+// hub's blob hashes of a Hugging Face cache snapshot, or the memo of an
+// earlier Identify (by this worker or another sharing the cache).
+func (c Cache) Known(ck *loader.Checkpoint) (loader.Identity, bool) {
+	if loader.HubIdentified(ck) {
+		id, err := loader.Identify(ck, nil)
+		return id, err == nil
+	}
+	memo, ok := c.memo(ck)
+	if !ok {
+		return loader.Identity{}, false
+	}
+	if b, err := os.ReadFile(memo); err == nil {
+		if id, ok := strings.CutPrefix(string(b), loader.IdentityTensors+" "); ok && len(id) == 2*sha256.Size {
+			return loader.Identity{Hash: id, How: loader.IdentityTensors}, true
+		}
+	}
+	return loader.Identity{}, false
+}
+
+// memo is the path of ck's identity memo, named by a hash of its files'
+// absolute paths, sizes and modification times.
+func (c Cache) memo(ck *loader.Checkpoint) (string, bool) {
 	if c.Dir == "" {
-		return loader.Identify(ck, step)
+		return "", false
 	}
 	h := sha256.New()
 	loader.WriteField(h, cacheVersion)
 	for _, f := range append([]string{filepath.Join(ck.Dir, loader.ConfigFile)}, ck.Tensors.Files()...) {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return loader.Identify(ck, step)
+			return "", false
 		}
 		st, err := os.Stat(abs)
 		if err != nil {
-			return loader.Identify(ck, step)
+			return "", false
 		}
 		loader.WriteField(h, fmt.Sprintf("%s %d %d", abs, st.Size(), st.ModTime().UnixNano()))
 	}
-	memo := filepath.Join(c.Dir, "ids", hex.EncodeToString(h.Sum(nil)))
-	if b, err := os.ReadFile(memo); err == nil {
-		if id, ok := strings.CutPrefix(string(b), loader.IdentityTensors+" "); ok && len(id) == 2*sha256.Size {
-			return loader.Identity{Hash: id, How: loader.IdentityTensors}, nil
-		}
-	}
-	id, err := loader.Identify(ck, step)
-	if err != nil || id.How != loader.IdentityTensors {
-		return id, err
-	}
-	if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
-		atomicfile.WriteFile(memo, []byte(id.How+" "+id.Hash)) // a memo that cannot be written only costs a rehash
-	}
-	return id, nil
+	return filepath.Join(c.Dir, "ids", hex.EncodeToString(h.Sum(nil))), true
 }

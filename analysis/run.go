@@ -74,20 +74,16 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 	}
 	digest += "\x00" + opts.Heads.digest()
 	out := make([]SeriesResult, len(cs))
-	ids := make([]loader.Identity, len(cs))
+	ids, sizes0, err := identifyAll(ctx, cs, opts, log, progress)
+	if err != nil {
+		return nil, err
+	}
 	first := map[string]int{} // identity → first checkpoint holding it
 	var distinct []int        // checkpoints that are no earlier one's duplicate
 	var sizes []int64
 	for i, c := range cs {
-		if ctx.Err() != nil {
-			return nil, &Interrupted{Cause: context.Cause(ctx), Total: len(cs)}
-		}
 		out[i].Checkpoint = c
-		id, size, err := identify(c, opts.Cache, progress)
-		if err != nil {
-			return nil, fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(cs), err)
-		}
-		ids[i] = id
+		id := ids[i]
 		if j, ok := first[id.Hash]; ok {
 			out[i].Status = "duplicate of " + cs[j].Arg
 			fmt.Fprintf(log, "sinkscope: warning: diff: %s and %s are the same checkpoint (same config.json and %s, sha256 %s…); reusing the results of %s\n",
@@ -96,7 +92,7 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 		}
 		first[id.Hash] = i
 		distinct = append(distinct, i)
-		sizes = append(sizes, size)
+		sizes = append(sizes, sizes0[i])
 	}
 	mine := distinct
 	if opts.Shard.Count > 0 {
@@ -136,28 +132,136 @@ func Series(cs []Checkpoint, src *Sources, opts SeriesOptions) ([]SeriesResult, 
 	return out, nil
 }
 
-// identify opens a checkpoint just long enough to identify it and to count
-// the bytes of its tensors.
-func identify(c Checkpoint, cache Cache, progress func(string, int) (func(), func())) (loader.Identity, int64, error) {
+// identifyAll identifies every checkpoint and counts the bytes of its
+// tensors, one checkpoint open at a time.
+//
+// Workers of a sharded run share the hashing: a checkpoint's identity is
+// first needed to know whose it is, so the checkpoints are dealt out by
+// bytes as they come (the same deal as for the work, before duplicates are
+// known) and each worker hashes its own, recording the identities in the
+// shared cache (Cache.Identify), and reads the others' from there. Each
+// worker announces itself in the cache (Dir/workers/); a checkpoint dealt to
+// a worker that has not (it has not started, or uses another cache) is
+// hashed here, and so is one that no worker has recorded after a lock
+// timeout without progress.
+func identifyAll(ctx context.Context, cs []Checkpoint, opts SeriesOptions, log io.Writer,
+	progress func(string, int) (func(), func())) ([]loader.Identity, []int64, error) {
+	ids := make([]loader.Identity, len(cs))
+	sizes := make([]int64, len(cs))
+	share := opts.Shard.Count > 1 && opts.Cache.Dir != "" && !opts.Merge
+	var d *dealer
+	present := func(int) bool { return false }
+	if share {
+		d = newDealer(opts.Shard.Count)
+		present = opts.Cache.announce(opts.Shard)
+	}
+	var others []int       // checkpoints left to the worker they were dealt to
+	dealt := map[int]int{} // … and which that is
+	start := time.Now()
+	for i, c := range cs {
+		if ctx.Err() != nil {
+			return nil, nil, &Interrupted{Cause: context.Cause(ctx), Total: len(cs)}
+		}
+		err := withCheckpoint(c, func(ck *loader.Checkpoint) error {
+			sizes[i] = tensorBytes(ck)
+			if share {
+				if w := d.deal(sizes[i]); w != opts.Shard.Index {
+					if id, ok := opts.Cache.Known(ck); ok {
+						ids[i] = id
+					} else {
+						others = append(others, i)
+						dealt[i] = w
+					}
+					return nil
+				}
+			}
+			var err error
+			ids[i], err = identify(c, ck, opts.Cache, log, progress)
+			return err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(cs), err)
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(log, "diff: waiting for the other workers to identify %s\n", Plural(len(others), "checkpoint"))
+	}
+	since := time.Now() // the last progress
+	for len(others) > 0 {
+		var left []int
+		giveUp := time.Since(since) > opts.Cache.lockTimeout()
+		for _, i := range others {
+			err := withCheckpoint(cs[i], func(ck *loader.Checkpoint) error {
+				if id, ok := opts.Cache.Known(ck); ok {
+					ids[i] = id
+					since = time.Now()
+					return nil
+				}
+				// A worker that has not announced itself within a poll
+				// interval is not coming (soon): its share is hashed here.
+				absent := !present(dealt[i]) && time.Since(start) > pollInterval(opts.Cache)
+				if !giveUp && !absent {
+					left = append(left, i)
+					return nil
+				}
+				var err error
+				ids[i], err = identify(cs[i], ck, opts.Cache, log, progress)
+				return err
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("diff: checkpoint %d of %d: %w", i+1, len(cs), err)
+			}
+		}
+		if giveUp {
+			fmt.Fprintf(log, "sinkscope: warning: diff: the other workers identified no checkpoint for %v; hashing the rest here\n", opts.Cache.lockTimeout())
+		}
+		if others = left; len(others) > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, nil, &Interrupted{Cause: context.Cause(ctx), Total: len(cs)}
+			case <-time.After(pollInterval(opts.Cache)):
+			}
+		}
+	}
+	return ids, sizes, nil
+}
+
+// withCheckpoint opens c for f and closes it.
+func withCheckpoint(c Checkpoint, f func(*loader.Checkpoint) error) error {
 	ck, err := sinkscope.OpenCheckpoint(c.Arg)
 	if err != nil {
-		return loader.Identity{}, 0, err
+		return err
 	}
 	defer ck.Close()
-	names := ck.Tensors.Names()
-	step, done := progress(fmt.Sprintf("%s: hashing %d tensors", c.Arg, len(names)), len(names))
+	return f(ck)
+}
+
+// identify identifies an open checkpoint, with a progress bar over its
+// tensors when they have to be hashed.
+func identify(c Checkpoint, ck *loader.Checkpoint, cache Cache, log io.Writer, progress func(string, int) (func(), func())) (loader.Identity, error) {
+	if id, ok := cache.Known(ck); ok {
+		return id, nil
+	}
+	n := len(ck.Tensors.Names())
+	fmt.Fprintf(log, "diff: %s: hashing %d tensors to identify it\n", c.Arg, n)
+	step, done := progress(fmt.Sprintf("%s: hashing %d tensors", c.Arg, n), n)
 	id, err := cache.Identify(ck, step)
 	done()
 	if err != nil {
-		return loader.Identity{}, 0, fmt.Errorf("%s: %w", c.Arg, err)
+		return loader.Identity{}, fmt.Errorf("%s: %w", c.Arg, err)
 	}
-	var size int64
-	for _, n := range names {
-		if t, err := ck.Tensors.Get(n); err == nil {
-			size += int64(len(t.Bytes()))
+	return id, nil
+}
+
+// tensorBytes is the size of a checkpoint's tensor data.
+func tensorBytes(ck *loader.Checkpoint) int64 {
+	var n int64
+	for _, name := range ck.Tensors.Names() {
+		if t, err := ck.Tensors.Get(name); err == nil {
+			n += int64(len(t.Bytes()))
 		}
 	}
-	return id, size, nil
+	return n
 }
 
 // compute fills out[i] for every i in todo from the cache or by running the

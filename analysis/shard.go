@@ -2,8 +2,12 @@ package analysis
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sinkscope/sinkscope/internal/atomicfile"
 )
 
 // Shard is one worker's share of a series run as a job array: worker Index
@@ -128,17 +132,42 @@ func ShardFromEnv(getenv func(string) string, shards int) (s Shard, ok bool, err
 // within the largest item of the mean, and appending items to the list
 // never moves the ones before them.
 func assign(sizes []int64, n int) []int {
-	load := make([]int64, n)
+	d := newDealer(n)
 	out := make([]int, len(sizes))
 	for i, b := range sizes {
-		w := 0
-		for k := 1; k < n; k++ {
-			if load[k] < load[w] {
-				w = k
-			}
-		}
-		out[i] = w
-		load[w] += b
+		out[i] = d.deal(b)
 	}
 	return out
+}
+
+// dealer is assign one item at a time.
+type dealer struct{ load []int64 }
+
+func newDealer(n int) *dealer { return &dealer{load: make([]int64, n)} }
+
+// deal gives the next item, of b bytes, to a worker and returns it.
+func (d *dealer) deal(b int64) int {
+	w := 0
+	for k := 1; k < len(d.load); k++ {
+		if d.load[k] < d.load[w] {
+			w = k
+		}
+	}
+	d.load[w] += b
+	return w
+}
+
+// announce records in the cache that worker s uses it (Dir/workers/N-I,
+// holding host and pid), and returns whether worker k of the same count
+// has.
+func (c Cache) announce(s Shard) (present func(k int) bool) {
+	path := func(k int) string { return filepath.Join(c.Dir, "workers", fmt.Sprintf("%d-%d", s.Count, k)) }
+	host, _ := os.Hostname()
+	if os.MkdirAll(filepath.Dir(path(s.Index)), 0o755) == nil {
+		atomicfile.WriteFile(path(s.Index), fmt.Appendf(nil, "%s %d\n", host, os.Getpid())) // without it, others hash this share too
+	}
+	return func(k int) bool {
+		_, err := os.Stat(path(k))
+		return err == nil
+	}
 }

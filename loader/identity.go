@@ -98,6 +98,13 @@ func Identify(ck *Checkpoint, step func()) (id Identity, err error) {
 	return Identity{Hash: hex.EncodeToString(h.Sum(nil)), How: IdentityTensors}, nil
 }
 
+// HubIdentified reports whether Identify takes ck's identity from the hub's
+// blob hashes, reading no tensor.
+func HubIdentified(ck *Checkpoint) bool {
+	_, ok := hubBlobs(ck.Tensors.Files())
+	return ok
+}
+
 // hubBlobs returns, for files that are all links into a Hugging Face cache's
 // blobs/ directory under sha256 names, "basename=blob" per file.
 func hubBlobs(files []string) ([]string, bool) {

@@ -87,8 +87,8 @@ func cli(t *testing.T, env []string, args ...string) *exec.Cmd {
 }
 
 // sweepArgs analyse few sequences, so that a checkpoint takes a fraction of
-// a second.
-var sweepArgs = []string{"--max-seqs", "3", "--seq-len", "64", "--seed", "3"}
+// a second, and make workers wait at most a second for one another.
+var sweepArgs = []string{"--max-seqs", "3", "--seq-len", "64", "--seed", "3", "--lock-timeout", "8s"}
 
 // writeToySeries writes a series of 12 Bigram-Backcopy checkpoints into
 // dir: ten distinct ones (the built-in checkpoint with its query
@@ -194,8 +194,9 @@ func merged(t *testing.T, series string, table string, plot []byte, caches ...st
 
 // TestSweepShards runs the series as 1, 2 and 5 workers, one after another,
 // on one shared cache (for 2 workers also each on its own cache), and
-// merges: the bytes of one run every time, and each distinct checkpoint
-// computed exactly once.
+// merges: the bytes of one run every time, each distinct checkpoint
+// computed exactly once, and each checkpoint directory hashed once (the
+// workers share their identities through the cache).
 func TestSweepShards(t *testing.T) {
 	series, table, plot := toySeries(t)
 	if !strings.Contains(table, "(duplicate of "+filepath.Join(series, "step300")+")") {
@@ -205,7 +206,7 @@ func TestSweepShards(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			shared := t.TempDir()
 			var own []string
-			computed := 0
+			computed, hashed := 0, 0
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			for i := range n {
@@ -227,6 +228,7 @@ func TestSweepShards(t *testing.T) {
 						if cache == shared {
 							mu.Lock()
 							computed += strings.Count(errs, ": computed")
+							hashed += strings.Count(errs, "to identify it")
 							mu.Unlock()
 						}
 					})
@@ -235,6 +237,9 @@ func TestSweepShards(t *testing.T) {
 			wg.Wait()
 			if computed != 10 {
 				t.Errorf("%d workers computed %d checkpoints, want the 10 distinct ones once each", n, computed)
+			}
+			if hashed != 12 {
+				t.Errorf("%d workers hashed %d checkpoint directories, want each of the 12 once (by the worker it was dealt to)", n, hashed)
 			}
 			merged(t, series, table, plot, shared)
 			if n == 2 {
