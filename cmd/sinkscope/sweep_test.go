@@ -529,3 +529,31 @@ func indentBlock(text string) string {
 	}
 	return strings.Join(lines, "")
 }
+
+// TestSweepSharedUnsharded starts two whole-series runs at once on one
+// cache: the locks split the work (each distinct checkpoint computed once
+// in all, the other run waiting for it or finding it cached), and both
+// print the bytes of one uninterrupted run.
+func TestSweepSharedUnsharded(t *testing.T) {
+	series, table, _ := toySeries(t)
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	computed := 0
+	for range 2 {
+		c := cli(t, nil, append([]string{"diff", "--series", series, "--cache", cache}, sweepArgs...)...)
+		wg.Go(func() {
+			code, out, errs := outputs(t, c)
+			if code != 0 || out != table {
+				t.Errorf("exit %d, output equal to one run: %v:\n%s", code, out == table, errs)
+			}
+			mu.Lock()
+			computed += strings.Count(errs, ": computed")
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if computed != 10 {
+		t.Errorf("two runs computed %d checkpoints in all, want the 10 distinct ones once each", computed)
+	}
+}
