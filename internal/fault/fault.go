@@ -27,7 +27,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Where == "" {
-		return fmt.Sprintf("memory fault reading mapped data at %#x (%v)", e.Addr, e.Cause)
+		return fmt.Sprintf("memory fault reading mapped data at %#x: a mapped file changed or was truncated (%v)", e.Addr, e.Cause)
 	}
 	return fmt.Sprintf("%s: memory fault at %#x: the file changed or was truncated while it was mapped (%v)", e.Where, e.Addr, e.Cause)
 }
