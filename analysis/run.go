@@ -275,7 +275,7 @@ func compute(ctx context.Context, cs []Checkpoint, ids []loader.Identity, todo [
 		var later []int
 		for _, i := range todo {
 			if ctx.Err() != nil {
-				return &Interrupted{Cause: context.Cause(ctx), Done: done, Total: total}
+				return &Interrupted{Cause: context.Cause(ctx), Done: done, Total: total, NoCache: opts.Cache.Dir == ""}
 			}
 			c, key := cs[i], Key(ids[i], digest)
 			tag := fmt.Sprintf("diff: [%d/%d] %s", i+1, len(cs), c.Arg)
@@ -350,9 +350,14 @@ func pollInterval(c Cache) time.Duration { return min(c.lockTimeout()/8, 5*time.
 type Interrupted struct {
 	Cause       error // the context's cause, e.g. a *SignalError
 	Done, Total int   // checkpoints finished of those this run had to do
+	NoCache     bool  // the run kept no results
 }
 
 func (e *Interrupted) Error() string {
+	if e.NoCache {
+		return fmt.Sprintf("diff: %v: stopped after %d of %d checkpoints; without a cache nothing was kept: run again with a cache to be able to resume",
+			e.Cause, e.Done, e.Total)
+	}
 	return fmt.Sprintf("diff: %v: stopped after %d of %d checkpoints; the cache holds every finished one: run the same command again to resume",
 		e.Cause, e.Done, e.Total)
 }
