@@ -314,7 +314,9 @@ func compute(ctx context.Context, cs []Checkpoint, ids []loader.Identity, todo [
 			fmt.Fprintf(log, "%s: computing\n", tag)
 			r, err := Run(c.Arg, opts.Threads, src, opts.Heads, progress)
 			if err == nil {
-				if serr := opts.Cache.Store(key, ids[i], digest, r); serr != nil {
+				if serr := opts.Cache.Store(key, ids[i], digest, r); serr != nil && opts.Shard.Count > 0 {
+					err = fmt.Errorf("%s: %w (a worker's results are its cache entries)", c.Arg, serr)
+				} else if serr != nil {
 					fmt.Fprintf(log, "sinkscope: warning: %v (results not cached)\n", serr)
 				}
 			}
