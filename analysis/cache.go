@@ -244,7 +244,8 @@ func (c Cache) Identify(ck *loader.Checkpoint, step func()) (loader.Identity, er
 
 // Known returns the identity of ck when it costs no reading of tensors: the
 // hub's blob hashes of a Hugging Face cache snapshot, or the memo of an
-// earlier Identify (by this worker or another sharing the cache).
+// earlier Identify (by this worker or another sharing the cache, in Dir or
+// one of Also).
 func (c Cache) Known(ck *loader.Checkpoint) (loader.Identity, bool) {
 	if loader.HubIdentified(ck) {
 		id, err := loader.Identify(ck, nil)
@@ -254,9 +255,15 @@ func (c Cache) Known(ck *loader.Checkpoint) (loader.Identity, bool) {
 	if !ok {
 		return loader.Identity{}, false
 	}
-	if b, err := os.ReadFile(memo); err == nil {
+	for _, dir := range append([]string{c.Dir}, c.Also...) {
+		b, err := os.ReadFile(filepath.Join(dir, "ids", filepath.Base(memo)))
+		if err != nil {
+			continue
+		}
 		if id, ok := strings.CutPrefix(string(b), loader.IdentityTensors+" "); ok && len(id) == 2*sha256.Size {
-			return loader.Identity{Hash: id, How: loader.IdentityTensors}, true
+			if _, err := hex.DecodeString(id); err == nil {
+				return loader.Identity{Hash: id, How: loader.IdentityTensors}, true
+			}
 		}
 	}
 	return loader.Identity{}, false
