@@ -118,7 +118,11 @@ func WriteSeriesSummary(w io.Writer, res []SeriesResult, cl metrics.Classifier, 
 		if r.Step.Tokens >= 0 {
 			tokens = fmt.Sprintf(", %d tokens", r.Step.Tokens)
 		}
-		fmt.Fprintf(w, "  %s%s: %s (%s)\n", r.Label(), tokens, r.Arg, r.Status)
+		dup := "" // computed or cached is the run's business (its log), not the results'
+		if strings.HasPrefix(r.Status, "duplicate") {
+			dup = " (" + r.Status + ")"
+		}
+		fmt.Fprintf(w, "  %s%s: %s%s\n", r.Label(), tokens, r.Arg, dup)
 		for j, d := range r.Report.Domains {
 			fmt.Fprintf(w, "    domain %s: %s; loss %.4f; sink rate (ε=%g) %.3f; %s\n",
 				d.Name, Plural(d.Result.NSeqs, "sequence"), d.Result.Loss, eps, d.Result.SinkRate(eps), classCounts(classes[i][j]))

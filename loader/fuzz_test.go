@@ -2,7 +2,10 @@ package loader
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -99,4 +102,58 @@ func readFile(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// FuzzShardIndex feeds mutated model.safetensors.index.json documents to
+// the sharded opener, over two shards that exist (a.safetensors holding x
+// and y, b.safetensors holding z): an error or a set of tensors that is
+// exactly the index's, each from the shard the index names; never a panic.
+func FuzzShardIndex(f *testing.F) {
+	shards := map[string][]byte{}
+	for name, tensors := range map[string][]string{"a.safetensors": {"x", "y"}, "b.safetensors": {"z"}} {
+		var ws []WriteTensor
+		for _, tn := range tensors {
+			ws = append(ws, WriteTensor{Name: tn, DType: F32, Shape: []int{2}, Data: f32Bytes(1, 2)})
+		}
+		p := filepath.Join(f.TempDir(), name)
+		if err := WriteSafetensors(p, ws, nil); err != nil {
+			f.Fatal(err)
+		}
+		shards[name] = readFile(f, p)
+	}
+	f.Add([]byte(`{"metadata":{"total_size":24},"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"b.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{"x":"a.safetensors","y":"b.safetensors","z":"b.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"../b.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"c.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{"x":"a.safetensors","x":"a.safetensors","y":"a.safetensors","z":"b.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{}}`))
+	f.Add([]byte(`{"weight_map":[1]}`))
+	f.Fuzz(func(t *testing.T, index []byte) {
+		open := func(shard string) (*Tensors, error) {
+			b, ok := shards[shard]
+			if !ok {
+				return nil, fmt.Errorf("shard %s: %w", shard, fs.ErrNotExist)
+			}
+			return OpenSafetensorsBytes(shard, b)
+		}
+		ts, err := openSharded("fuzz/model.safetensors.index.json", index, open)
+		if err != nil {
+			if !strings.Contains(err.Error(), "model.safetensors.index.json") && !strings.Contains(err.Error(), ".safetensors") {
+				t.Fatalf("error %q names neither the index nor a shard", err)
+			}
+			return
+		}
+		defer ts.Close()
+		want := map[string]string{"x": "a.safetensors", "y": "a.safetensors", "z": "b.safetensors"}
+		names := ts.Names()
+		for _, n := range names {
+			tn, err := ts.Get(n)
+			if err != nil || tn.File != want[n] {
+				t.Fatalf("tensor %q: %v, from %q; want it from %q", n, err, tn.File, want[n])
+			}
+		}
+		if len(names) == 0 || len(names) > 3 {
+			t.Fatalf("accepted index gives tensors %v", names)
+		}
+	})
 }

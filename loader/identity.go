@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
+
+	"github.com/sinkscope/sinkscope/internal/fault"
 )
 
 // identityVersion names how an Identity is computed; changing the method must
@@ -42,7 +45,9 @@ const (
 //
 // step, when not nil, is called after each tensor is hashed (from any
 // goroutine, one call at a time).
-func Identify(ck *Checkpoint, step func()) (Identity, error) {
+func Identify(ck *Checkpoint, step func()) (id Identity, err error) {
+	defer fault.Guard()()
+	defer fault.Recover(&err, ck.Tensors.Describe)
 	if ck.configData == nil {
 		return Identity{}, fmt.Errorf("loader: identifying %s: the checkpoint was not opened by this package", ck.Dir)
 	}
@@ -61,10 +66,13 @@ func Identify(ck *Checkpoint, step func()) (Identity, error) {
 	sums := make([][sha256.Size]byte, len(names))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	var relay fault.Relay
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
 		wg.Go(func() {
-			for i := range next {
+			defer relay.Catch()
+			fault.Enable()
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
 				if t, err := ck.Tensors.Get(names[i]); err == nil {
 					sums[i] = sha256.Sum256(t.Bytes())
 				}
@@ -76,11 +84,8 @@ func Identify(ck *Checkpoint, step func()) (Identity, error) {
 			}
 		})
 	}
-	for i := range names {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
+	relay.Rethrow()
 	for i, name := range names {
 		t, err := ck.Tensors.Get(name)
 		if err != nil {
@@ -91,6 +96,13 @@ func Identify(ck *Checkpoint, step func()) (Identity, error) {
 		h.Write(sums[i][:])
 	}
 	return Identity{Hash: hex.EncodeToString(h.Sum(nil)), How: IdentityTensors}, nil
+}
+
+// HubIdentified reports whether Identify takes ck's identity from the hub's
+// blob hashes, reading no tensor.
+func HubIdentified(ck *Checkpoint) bool {
+	_, ok := hubBlobs(ck.Tensors.Files())
+	return ok
 }
 
 // hubBlobs returns, for files that are all links into a Hugging Face cache's

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxHeaderBytes bounds the JSON header of a safetensors file (the format's
@@ -55,6 +56,9 @@ func OpenSafetensors(path string) (*Tensors, error) {
 	ts := newTensors()
 	ts.add(path, tensors, md)
 	ts.unmap = append(ts.unmap, unmap)
+	if len(data) > 0 {
+		ts.maps = append(ts.maps, mapping{file: path, base: uintptr(unsafe.Pointer(unsafe.SliceData(data))), size: len(data), modTime: st.ModTime(), onDisk: size})
+	}
 	return ts, nil
 }
 

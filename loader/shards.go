@@ -78,6 +78,7 @@ func openSharded(indexPath string, index []byte, open shardOpener) (*Tensors, er
 			return nil, err
 		}
 		all.unmap = append(all.unmap, ts.unmap...)
+		all.maps = append(all.maps, ts.maps...)
 		file := ts.files[0]
 		var tensors []*Tensor
 		for _, name := range ts.names {

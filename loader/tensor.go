@@ -61,6 +61,7 @@ type Tensors struct {
 	files    []string          // in the order opened
 	metadata map[string]string // union of the files' __metadata__
 	unmap    []func() error
+	maps     []mapping // the memory maps, for Locate and Changed
 }
 
 func newTensors() *Tensors {

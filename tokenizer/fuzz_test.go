@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -209,4 +211,56 @@ func referenceModel(data []byte) (vocab map[string]int, merges []mergeJSON, ok b
 		return vocab, nil, true // the two forms mixed
 	}
 	return vocab, merges, true
+}
+
+// FuzzLoad loads a mutated tokenizer.json with a mutated
+// tokenizer_config.json beside it, as a checkpoint directory holds them,
+// and encodes texts under every BOS policy: an error or ids inside the
+// vocabulary, a BOS only where the policy puts one, never a panic or a hang
+// (a regex that backtracks is stopped by MatchTimeout, so every input ends
+// within a few timeouts).
+func FuzzLoad(f *testing.F) {
+	f.Add(spJSON(f, true), []byte(`{"bos_token":"<s>","add_bos_token":true}`))
+	f.Add(blJSON(f, false), []byte(`{"bos_token":{"content":"<s>","lstrip":false}}`))
+	f.Add(tinyMergesDoc(f, []string{"a b"}), []byte(`{"add_bos_token":false}`))
+	f.Add([]byte(`{"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(a+)+$"},"behavior":"Isolated"},"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]}}`), []byte(`{}`))
+	f.Add([]byte(`{"normalizer":{"type":"Replace","pattern":{"Regex":"(a|aa)+c"},"content":"x"},"model":{"type":"BPE","vocab":{"a":0,"x":1},"merges":[]}}`), []byte(`not json`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, tok, cfg []byte) {
+		if len(tok) > 1<<16 || len(cfg) > 1<<12 {
+			return
+		}
+		d, err := os.MkdirTemp(dir, "ck")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		p := filepath.Join(d, "tokenizer.json")
+		os.WriteFile(p, tok, 0o644)
+		os.WriteFile(filepath.Join(d, "tokenizer_config.json"), cfg, 0o644)
+		tk, err := Load(p)
+		if err != nil {
+			if !strings.Contains(err.Error(), d) {
+				t.Fatalf("error %q names neither file", err)
+			}
+			return
+		}
+		for _, s := range []string{"", "aaaaaaaaaaab ab", "the <s> é 12\n"} {
+			for _, pol := range []BOSPolicy{BOSAuto, BOSAlways, BOSNever} {
+				ids, err := tk.EncodeBOS(s, pol)
+				if err != nil {
+					continue
+				}
+				for _, id := range ids {
+					if id < 0 || id >= tk.VocabSize() {
+						t.Fatalf("id %d outside the vocabulary (%d) for %q", id, tk.VocabSize(), s)
+					}
+				}
+				if bos, ok := tk.BOS(); pol == BOSAlways && (!ok || len(ids) == 0 || ids[0] != bos) {
+					t.Fatalf("--bos always: ids %v do not start with the BOS %d", ids, bos)
+				}
+				tk.Decode(ids)
+			}
+		}
+	})
 }

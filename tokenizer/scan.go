@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,8 +45,31 @@ func newRegexMatcher(pattern string) (matcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("regex %q: %w", pattern, err)
 	}
+	re.MatchTimeout = MatchTimeout
 	return regexp2Matcher{re}, nil
 }
+
+// MatchTimeout bounds one match of a tokenizer.json regex that has no
+// hand-written scanner. A checkpoint is untrusted input: a pattern that
+// backtracks catastrophically (such as (a+)+$ on a long run of a's) must
+// not hang the tool. Real pre-tokenizer patterns match a word at a time, in
+// microseconds.
+const MatchTimeout = time.Second
+
+// timeoutError is a regex match stopped by MatchTimeout; regexp2Matcher.find
+// panics with it, and EncodeChecked turns it into an error.
+type timeoutError struct {
+	pattern string
+	at      int // byte offset in the text of the match that timed out
+	err     error
+}
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("regex %.60q: the match after byte %d of the text ran past the %v match timeout (a pattern that backtracks catastrophically); this tokenizer.json cannot encode the text",
+		e.pattern, e.at, MatchTimeout)
+}
+
+func (e timeoutError) Unwrap() error { return e.err }
 
 // scanMatcher adapts a function that returns the end of the match starting
 // at byte i (or -1) to a matcher.
@@ -239,11 +263,16 @@ func (m regexp2Matcher) find(s string, dst [][2]int) [][2]int {
 	}
 	off = append(off, len(s))
 	mt, err := m.re.FindRunesMatch(runes)
+	at := 0
 	for err == nil && mt != nil {
 		if mt.Length > 0 {
 			dst = append(dst, [2]int{off[mt.Index], off[mt.Index+mt.Length]})
 		}
+		at = off[mt.Index+mt.Length]
 		mt, err = m.re.FindNextMatch(mt)
+	}
+	if err != nil {
+		panic(timeoutError{pattern: m.re.String(), at: at, err: err}) // recovered by EncodeChecked
 	}
 	return dst
 }

@@ -91,12 +91,21 @@ func Load(path string) (*Tokenizer, error) {
 
 // Parse builds a tokenizer from the contents of a tokenizer.json; name is
 // used in error messages.
-func Parse(name string, data []byte) (*Tokenizer, error) {
+func Parse(name string, data []byte) (t *Tokenizer, err error) {
+	defer func() { // a normalizer regex on an added token's text (buildIndex)
+		if v := recover(); v != nil {
+			te, ok := v.(timeoutError)
+			if !ok {
+				panic(v)
+			}
+			t, err = nil, fmt.Errorf("tokenizer: %s: added tokens: %w", name, te)
+		}
+	}()
 	f, mj, typ, err := parseFileJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: not a valid tokenizer.json: %w", name, err)
 	}
-	t, err := build(f, mj, typ)
+	t, err = build(f, mj, typ)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", name, err)
 	}
@@ -294,9 +303,27 @@ func (t *Tokenizer) id(tok string) (int, bool) {
 
 // Encode returns the token ids of text. With addSpecial the post-processor
 // adds its special tokens (for Llama 2 and 3: the BOS), as Hugging Face's
-// encode(text, add_special_tokens=True) does.
+// encode(text, add_special_tokens=True) does. A regex match of the
+// tokenizer.json that runs past MatchTimeout ends the encoding early: use
+// EncodeChecked (or EncodeBOS), which reports it, on untrusted files.
 func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
-	var ids []int
+	ids, _ := t.EncodeChecked(text, addSpecial)
+	return ids
+}
+
+// EncodeChecked is Encode that returns an error when a regex match of the
+// tokenizer.json runs past MatchTimeout (a pattern that backtracks
+// catastrophically on this text), instead of the ids found so far.
+func (t *Tokenizer) EncodeChecked(text string, addSpecial bool) (ids []int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			te, ok := v.(timeoutError)
+			if !ok {
+				panic(v)
+			}
+			err = fmt.Errorf("tokenizer: %s: %w", t.name, te)
+		}
+	}()
 	var words []string
 	for _, sg := range splitAdded(nil, text, true, t.rawTrie, t.added) {
 		if sg.id >= 0 {
@@ -326,7 +353,7 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 	if addSpecial && t.post != nil {
 		ids = t.post.process(ids)
 	}
-	return ids
+	return ids, nil
 }
 
 // BOS returns the beginning-of-sequence token: the special token the
@@ -338,7 +365,10 @@ func (t *Tokenizer) BOS() (id int, ok bool) { return t.bos, t.hasBOS }
 // (its post-processor, or add_bos_token in tokenizer_config.json), BOSAlways
 // always (an error if the tokenizer has none), BOSNever never.
 func (t *Tokenizer) EncodeBOS(text string, p BOSPolicy) ([]int, error) {
-	ids := t.Encode(text, false)
+	ids, err := t.EncodeChecked(text, false)
+	if err != nil {
+		return nil, err
+	}
 	switch p {
 	case BOSNever:
 		return ids, nil
@@ -371,8 +401,19 @@ func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
 // Decode returns the text of ids as Hugging Face's decode with
 // skip_special_tokens=false: every token, special ones included, through the
 // decoder. Unknown ids are skipped.
-func (t *Tokenizer) Decode(ids []int) string {
+//
+// A regex of the decoder that runs past MatchTimeout leaves the tokens
+// undecoded, joined as they are.
+func (t *Tokenizer) Decode(ids []int) (text string) {
 	toks := make([]string, 0, len(ids))
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(timeoutError); !ok {
+				panic(v)
+			}
+			text = strings.Join(toks, "")
+		}
+	}()
 	for _, id := range ids {
 		if id >= 0 && id < len(t.tokens) && t.hasToken[id] {
 			toks = append(toks, t.tokens[id])

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/fault"
 	"github.com/sinkscope/sinkscope/internal/kernels"
 )
 
@@ -314,14 +315,18 @@ func parallel(n, workers int, f func(worker, i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var relay fault.Relay // a fault reading mapped weights goes to the caller
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer relay.Catch()
+			fault.Enable()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				f(w, i)
 			}
 		}()
 	}
 	wg.Wait()
+	relay.Rethrow()
 }

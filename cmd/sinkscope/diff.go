@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +18,13 @@ type diffFlags struct {
 	h         headsFlags
 	series    string
 	revisions string
-	cache     string
+	cache     []string
 	noCache   bool
 	plotHeads string
+	shard     string
+	shards    int
+	merge     bool
+	lockAfter time.Duration
 }
 
 const diffLong = `diff runs the analysis of "heads" on every checkpoint of a training series and prints
@@ -48,6 +53,13 @@ atomically, so an interrupted sweep resumes where it stopped; the classification
 are applied afresh on every run. One status line per checkpoint (computed, cached or
 duplicate) goes to stderr.
 
+As one task of a job array (--shard i/n, or Slurm's SLURM_ARRAY_TASK_ID, or a Kubernetes
+Indexed Job's JOB_COMPLETION_INDEX with --shards n), diff computes only its share of the
+distinct checkpoints into the cache, which workers may share (lock files, --lock-timeout),
+and prints nothing; --merge then prints what one run would. SIGINT or SIGTERM stops after
+the checkpoint in progress (exit 130 or 143); rerun to resume. See the README section
+"Running a sweep on a cluster".
+
 After the rows comes a summary: per checkpoint its sink rate and class counts per domain,
 then per (domain, layer, head) the class at every checkpoint (one letter each: D dormant,
 M mixed, A active, ? unknown) and the step from which the head is dormant at every later
@@ -69,9 +81,13 @@ func newDiffCmd() *cobra.Command {
 	fl := c.Flags()
 	fl.StringVar(&f.series, "series", "", "a directory whose subdirectories are the checkpoints of the series")
 	fl.StringVar(&f.revisions, "revisions", "", "org/name@GLOB: the Hugging Face cache revisions (refs) of a model matching GLOB")
-	fl.StringVar(&f.cache, "cache", "", "directory of per-checkpoint results (default: DIR/.sinkscope-cache with --series, else the user cache directory)")
+	fl.StringArrayVar(&f.cache, "cache", nil, "directory of per-checkpoint results (default: DIR/.sinkscope-cache with --series, else the user cache directory); repeat to also read others")
 	fl.BoolVar(&f.noCache, "no-cache", false, "neither read nor write cached results")
 	fl.StringVar(&f.plotHeads, "heads", "", "heads to plot, e.g. 16.25,3.1 (with --plot)")
+	fl.StringVar(&f.shard, "shard", "", "i/n: compute only worker i's share (0-based) of n into the cache (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)")
+	fl.IntVar(&f.shards, "shards", 0, "the number of workers, with a Kubernetes Indexed Job's JOB_COMPLETION_INDEX")
+	fl.BoolVar(&f.merge, "merge", false, "compute nothing: print the series from the cache(s), listing checkpoints not computed yet")
+	fl.DurationVar(&f.lockAfter, "lock-timeout", analysis.DefaultLockTimeout, "how long a worker's lock outlives its last heartbeat")
 	c.RunE = func(cmd *cobra.Command, args []string) error { return runDiff(cmd, args, &f) }
 	return c
 }
@@ -109,13 +125,25 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 	if err != nil {
 		return err
 	}
-	so := analysis.SeriesOptions{Heads: opts, Threads: h.threads, Log: cmd.ErrOrStderr(), Progress: bars(cmd.ErrOrStderr())}
-	if !f.noCache {
-		so.Cache.Dir = cacheDir
+	so := analysis.SeriesOptions{Heads: opts, Threads: h.threads, Log: cmd.ErrOrStderr(), Progress: bars(cmd.ErrOrStderr()), Merge: f.merge}
+	if f.merge && f.shard != "" {
+		return usagef("--merge prints the whole series: give it no --shard")
+	} else if !f.merge {
+		if so.Shard, err = analysis.ShardOf(f.shard, f.shards, os.Getenv); err != nil {
+			return err
+		}
 	}
+	if !f.noCache {
+		so.Cache = analysis.Cache{Dir: cacheDir[0], Also: cacheDir[1:], LockTimeout: f.lockAfter}
+	} else if f.merge || so.Shard.Count > 0 {
+		return usagef("--no-cache: --merge and shards work through the cache")
+	}
+	ctx, stop := analysis.StopOnSignals(cmd.Context(), cmd.ErrOrStderr())
+	defer stop()
+	so.Context = ctx
 	res, err := analysis.Series(items, src, so)
-	if err != nil {
-		return err
+	if err != nil || (so.Shard.Count > 0 && !f.merge) {
+		return err // a worker's results are in the cache, for --merge
 	}
 	if h.plot != "" {
 		png, err := figure.Series(res, plotHeads)
@@ -131,8 +159,8 @@ func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
 }
 
 // checkpoints lists the series in step order and picks the default cache
-// directory.
-func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, string, error) {
+// directories.
+func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, []string, error) {
 	modes := 0
 	for _, on := range []bool{len(args) > 0, f.series != "", f.revisions != ""} {
 		if on {
@@ -140,21 +168,22 @@ func (f *diffFlags) checkpoints(args []string) ([]analysis.Checkpoint, string, e
 		}
 	}
 	if modes != 1 {
-		return nil, "", usagef("give the series one way: MODEL arguments, --series DIR or --revisions org/name@GLOB")
+		return nil, nil, usagef("give the series one way: MODEL arguments, --series DIR or --revisions org/name@GLOB")
 	}
 	cacheDir := f.cache
-	if cacheDir == "" {
+	if len(cacheDir) == 0 {
+		cacheDir = []string{""} // none when there is no user cache directory
 		if d, err := os.UserCacheDir(); err == nil {
-			cacheDir = filepath.Join(d, "sinkscope", "diff")
+			cacheDir[0] = filepath.Join(d, "sinkscope", "diff")
+		}
+		if f.series != "" {
+			cacheDir[0] = filepath.Join(f.series, ".sinkscope-cache")
 		}
 	}
 	switch {
 	case len(args) > 0:
 		return analysis.SeriesOf(args), cacheDir, nil
 	case f.series != "":
-		if f.cache == "" {
-			cacheDir = filepath.Join(f.series, ".sinkscope-cache")
-		}
 		items, err := analysis.SeriesDir(f.series)
 		return items, cacheDir, err
 	}

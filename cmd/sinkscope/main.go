@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sinkscope/sinkscope/analysis"
+	"github.com/sinkscope/sinkscope/internal/fault"
 )
 
 func main() {
@@ -36,17 +37,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	err := root.Execute()
+	err := execute(root)
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintln(stderr, "sinkscope:", err)
 	var ue usageError
 	var oe analysis.OptionError
-	if errors.As(err, &ue) || errors.As(err, &oe) {
+	var ex interface{ ExitCode() int } // e.g. 130 for SIGINT
+	switch {
+	case errors.As(err, &ue) || errors.As(err, &oe):
 		return 2
+	case errors.As(err, &ex):
+		return ex.ExitCode()
 	}
 	return 1
+}
+
+// execute runs the command with memory faults as errors: the analyses name
+// the file and tensor (analysis.Run); elsewhere the fault is still an error,
+// not a crash.
+func execute(root *cobra.Command) (err error) {
+	defer fault.Guard()()
+	defer fault.Recover(&err, nil)
+	return root.Execute()
 }
 
 func newRootCmd() *cobra.Command {

@@ -49,8 +49,10 @@ func emit(cmd *cobra.Command, rec *tidy.Table, format string, summary func(io.Wr
 	if output != "" {
 		return atomicfile.WriteFile(output, out.Bytes())
 	}
-	_, err := cmd.OutOrStdout().Write(out.Bytes())
-	return err
+	if _, err := cmd.OutOrStdout().Write(out.Bytes()); err != nil {
+		return fmt.Errorf("writing the results to stdout: %w", err)
+	}
+	return nil
 }
 
 // writeTables writes tables one after the other to stdout, with a blank
