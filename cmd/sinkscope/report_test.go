@@ -20,7 +20,7 @@ type pageData struct {
 	Layers  int `json:"layers"`
 	Heads   int `json:"heads"`
 	Domains []struct {
-		Name   string               `json:"name"`
+		Name   string                `json:"name"`
 		Values map[string][]*float64 `json:"values"`
 	} `json:"domains"`
 	Steps []struct {
