@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 )
@@ -148,19 +150,23 @@ func TestReportCLI(t *testing.T) {
 // skips t saying what is missing.
 func browser(t *testing.T) (chromium, node string) {
 	t.Helper()
+	skip := t.Skipf
+	if os.Getenv("SINKSCOPE_REQUIRE_BROWSER") != "" {
+		skip = t.Fatalf // CI installs the browser: its absence is a failure there
+	}
 	chromium = os.Getenv("SINKSCOPE_CHROMIUM")
 	if chromium == "" {
 		chromium, _ = exec.LookPath("chromium")
 	}
 	if chromium == "" {
-		t.Skip("Chromium not found (install Debian's chromium, or set $SINKSCOPE_CHROMIUM); skipping the browser test")
+		skip("Chromium not found (install Debian's chromium, or set $SINKSCOPE_CHROMIUM); skipping the browser test")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not found; skipping the browser test")
+		skip("node not found; skipping the browser test")
 	}
 	if out, err := exec.Command(node, "-e", "require.resolve('playwright-core')").CombinedOutput(); err != nil {
-		t.Skipf("playwright-core not found by node (npm install playwright-core into a directory and set $NODE_PATH to its node_modules): %v: %s; skipping the browser test", err, out)
+		skip("playwright-core not found by node (npm install playwright-core into a directory and set $NODE_PATH to its node_modules): %v: %s; skipping the browser test", err, out)
 	}
 	return chromium, node
 }
@@ -180,10 +186,14 @@ func shotsDir(t *testing.T, name string) string {
 
 // browse opens report in Chromium through the driver script and returns
 // what it read.
-func browse(t *testing.T, report string, head [2]int, series bool, shots string) map[string]any {
+func browse(t *testing.T, report string, head [2]int, series bool, shots string, more ...any) map[string]any {
 	t.Helper()
 	chromium, node := browser(t)
-	cfg, _ := json.Marshal(map[string]any{"chromium": chromium, "report": report, "shots": shots, "head": head, "cells": true, "series": series})
+	c := map[string]any{"chromium": chromium, "report": report, "shots": shots, "head": head, "cells": true, "series": series}
+	for i := 0; i+1 < len(more); i += 2 {
+		c[more[i].(string)] = more[i+1]
+	}
+	cfg, _ := json.Marshal(c)
 	cfgPath := filepath.Join(t.TempDir(), "cfg.json")
 	os.WriteFile(cfgPath, cfg, 0o644)
 	var stdout, stderr bytes.Buffer
@@ -383,5 +393,50 @@ func TestReportBrowser(t *testing.T) {
 		if n != 40 {
 			t.Errorf("%s: %d diff rows, want 40", labels[s], n)
 		}
+	}
+}
+
+// TestReportLarge measures a report of a 7B-shaped model (set
+// $SINKSCOPE_REPORT_7B to a checkpoint directory, e.g. a 2-layer Llama-2-7B
+// shape with random weights) with one sample of 4,096 tokens: the page
+// opens, and the head view redraws in under 200 ms in headless Chromium.
+func TestReportLarge(t *testing.T) {
+	model := os.Getenv("SINKSCOPE_REPORT_7B")
+	if model == "" {
+		t.Skip("set $SINKSCOPE_REPORT_7B to a 7B-shaped checkpoint directory to measure a report with 4,096-token patterns")
+	}
+	browser(t)
+	const T = 4096
+	ids := make([]string, T)
+	for i := range ids {
+		ids[i] = strconv.Itoa(1 + (i*7919)%31999)
+	}
+	dir := t.TempDir()
+	if env := os.Getenv("SINKSCOPE_REPORT_SHOTS"); env != "" {
+		dir = env
+	}
+	page := filepath.Join(dir, "large.html")
+	start := time.Now()
+	runOK(t, "report", model, "--ids", strings.Join(ids[:16], ","), "--sample-ids", strings.Join(ids, ","),
+		"--pattern-heads", "0.0,0.31,1.0,1.31", "-o", page)
+	st, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report of %s with patterns of 4 heads on %d tokens: %d bytes, written in %v", model, T, st.Size(), time.Since(start).Round(time.Millisecond))
+	out := browse(t, page, [2]int{0, 0}, false, shotsDir(t, "large"), "noPattern", true, "switchTo", []int{1, 31})
+	var redraw []float64
+	for _, v := range out["redrawMs"].([]any) {
+		redraw = append(redraw, v.(float64))
+	}
+	sort.Float64s(redraw)
+	med := redraw[len(redraw)/2]
+	t.Logf("opened in %v ms; head view redraw %v ms (median %.1f); click on another head %v ms (its head view %v ms)",
+		out["openMs"], redraw, med, out["switchMs"], out["switchDrawMs"])
+	if med >= 200 {
+		t.Errorf("head view redraw: median %.1f ms over %d, want < 200 ms", med, len(redraw))
+	}
+	if sw := out["switchDrawMs"].(float64); sw >= 200 {
+		t.Errorf("head view after a click on another head: %.1f ms, want < 200 ms", sw)
 	}
 }

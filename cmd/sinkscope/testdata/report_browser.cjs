@@ -4,7 +4,8 @@
 //
 // Usage: node report_browser.cjs CONFIG.json
 // CONFIG: {"chromium": path, "report": path, "shots": dir, "head": [layer, head],
-//          "cells": bool (read every grid cell of every metric), "series": bool}
+//          "cells": bool (read every grid cell of every metric), "series": bool,
+//          "noPattern": bool (skip reading the pattern cells), "switchTo": [layer, head] (time a head switch)}
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -66,7 +67,7 @@ async function main() {
 
     // the head view: every pattern cell of sample 0 as the page reads it
     out.headName = await page.textContent('#head-name');
-    out.pattern = await page.evaluate(([l, h]) => {
+    out.pattern = cfg.noPattern ? null : await page.evaluate(([l, h]) => {
       const api = window.sinkscopeReport, S = api.data.samples[0];
       if (!S) return null;
       const rows = [];
@@ -93,6 +94,19 @@ async function main() {
       for (let i = 0; i < 5; i++) { const t = performance.now(); window.sinkscopeReport.redrawHead(); ms.push(performance.now() - t); }
       return ms;
     });
+
+    // switching heads: a click on another head in the grid, timed in the page
+    if (cfg.switchTo) {
+      const [sl, sh] = cfg.switchTo;
+      out.switchMs = await page.evaluate(([l, h]) => {
+        const t = performance.now();
+        document.querySelector(`#grids .grid[data-domain="0"] .cell[data-layer="${l}"][data-head="${h}"]`).click();
+        return performance.now() - t;
+      }, [sl, sh]);
+      out.switchDrawMs = await page.evaluate(() => window.sinkscopeReport.lastHeadDrawMs);
+      out.shots.switched = path.join(cfg.shots, 'head-switched.png');
+      await hv.screenshot({ path: out.shots.switched });
+    }
 
     // the token view: hover a position
     const tc = await page.$('#tok-canvas');
