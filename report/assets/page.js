@@ -173,7 +173,7 @@ function gridBox(title, sub, id, cs, cell) {
     g.appendChild(el('div', 'lab', String(l)));
     for (let h = 0; h < H; h++) {
       const i = l * H + h, c = cell(i);
-      const e = el('div', 'cell' + (light(c.color) ? ' light' : '') + (i === state.head ? ' sel' : '') + (state.chosen.includes(i) ? ' chosen' : ''), cs >= 12 ? c.letter : '');
+      const e = el('div', 'cell' + (light(c.color) ? ' light' : '') + (i === state.head ? ' sel' : '') + (D.steps.length && state.chosen.includes(i) ? ' chosen' : ''), cs >= 12 ? c.letter : '');
       e.style.background = rgb(c.color);
       e.dataset.layer = l; e.dataset.head = h; e.dataset.value = String(c.value); e.dataset.class = c.cls;
       e.onmousemove = (ev) => showTip(ev, c.tip);
