@@ -269,10 +269,17 @@ function headSample(S, s, i) {
   c.style.width = (ML + P) + 'px'; c.style.height = (MT + P + VH + 16) + 'px';
   const x = c.getContext('2d'); x.scale(dpr, dpr);
   x.font = '10px sans-serif'; x.fillStyle = '#333';
-  // the pattern, pooled by max when a pixel covers several cells
-  const px = Math.round(P * dpr), img = x.createImageData(px, px), d = img.data;
+  // the pattern: one image pixel per cell, scaled up without smoothing; pooled
+  // by max when a screen pixel covers several cells
+  const px = Math.min(T, Math.round(P * dpr)), img = x.createImageData(px, px), d = img.data;
   const k0 = new Int32Array(px + 1);
   for (let a = 0; a <= px; a++) k0[a] = Math.floor(a * T / px);
+  const shade = new Uint8ClampedArray(3 * (LEVELS + 1));
+  for (let v = 0; v <= LEVELS; v++) {
+    const t = Math.sqrt(v / LEVELS);
+    shade[3 * v] = Math.round(255 - t * (255 - 8)); shade[3 * v + 1] = Math.round(255 - t * (255 - 48)); shade[3 * v + 2] = Math.round(255 - t * (255 - 107));
+  }
+  const masked = pat ? 238 : 248;
   for (let yy = 0; yy < px; yy++) {
     const q0 = k0[yy], q1 = Math.max(q0 + 1, k0[yy + 1]);
     for (let xx = 0; xx < px; xx++) {
@@ -285,15 +292,14 @@ function headSample(S, s, i) {
         }
       }
       const o = (yy * px + xx) * 4;
-      if (m < 0) { d[o] = d[o + 1] = d[o + 2] = pat ? 238 : 248; }
-      else {
-        const t = Math.sqrt(m / LEVELS);
-        d[o] = Math.round(255 - t * (255 - 8)); d[o + 1] = Math.round(255 - t * (255 - 48)); d[o + 2] = Math.round(255 - t * (255 - 107));
-      }
+      if (m < 0) { d[o] = d[o + 1] = d[o + 2] = masked; } else { d[o] = shade[3 * m]; d[o + 1] = shade[3 * m + 1]; d[o + 2] = shade[3 * m + 2]; }
       d[o + 3] = 255;
     }
   }
-  x.putImageData(img, Math.round(ML * dpr), Math.round(MT * dpr));
+  const off = document.createElement('canvas'); off.width = px; off.height = px;
+  off.getContext('2d').putImageData(img, 0, 0);
+  x.imageSmoothingEnabled = false;
+  x.drawImage(off, ML, MT, P, P);
   if (!pat) {
     x.fillStyle = '#8a5300';
     x.fillText('pattern not stored for this head', ML + 10, MT + 20);
