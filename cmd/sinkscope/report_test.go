@@ -128,6 +128,18 @@ func TestReportCLI(t *testing.T) {
 	checkGrid("report", pa)
 	checkGrid("report --rows", pc)
 
+	// ablation Δloss is a metric of the page where it was measured
+	abl := filepath.Join(dir, "ablate.html")
+	runOK(t, "report", model, "--ids", diffIDs, "--ablate", "1.3", "--sample-ids", diffIDs, "-o", abl)
+	pd, _ := readPage(t, abl)
+	v := pd.Domains[0].Values["ablation_dloss"]
+	if len(v) != 40 || v[11] == nil || math.IsNaN(*v[11]) || v[0] != nil {
+		t.Errorf("report --ablate 1.3: ablation_dloss %v; want a number for head 1.3 only", v)
+	}
+	if _, ok := pa.Domains[0].Values["ablation_dloss"]; ok {
+		t.Errorf("report without --ablate has ablation_dloss")
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
