@@ -412,6 +412,8 @@ func TestReportBrowser(t *testing.T) {
 // $SINKSCOPE_REPORT_7B to a checkpoint directory, e.g. a 2-layer Llama-2-7B
 // shape with random weights) with one sample of 4,096 tokens: the page
 // opens, and the head view redraws in under 200 ms in headless Chromium.
+// Writing the report takes one forward pass of 4,096 tokens (minutes on two
+// cores): give go test a -timeout above its default 10 minutes.
 func TestReportLarge(t *testing.T) {
 	model := os.Getenv("SINKSCOPE_REPORT_7B")
 	if model == "" {
