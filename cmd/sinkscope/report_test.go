@@ -428,6 +428,9 @@ func TestReportLarge(t *testing.T) {
 	dir := t.TempDir()
 	if env := os.Getenv("SINKSCOPE_REPORT_SHOTS"); env != "" {
 		dir = env
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	page := filepath.Join(dir, "large.html")
 	start := time.Now()
