@@ -118,3 +118,9 @@ func (d *DomainResult) headFraction(f func(*HeadResult) bool) float64 {
 	}
 	return float64(n) / float64(len(d.HeadRes))
 }
+
+// TopSinks returns a head's two sinks from its attention mass per key (one
+// sequence's or a domain's): the two candidate keys, in the first half of the
+// positions, with the most mass (ties to the smaller key), -1 where there is
+// none. HeadResult.Sinks is this over the domain's mean mass.
+func TopSinks(mass []float64) [2]int { return topTwo(mass) }

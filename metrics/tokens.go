@@ -37,7 +37,13 @@ type TokenReport struct {
 
 // Inspect runs m once on ids (used exactly as given) and returns the
 // per-position statistics.
-func Inspect(m model.Model, ids []int) (*TokenReport, error) {
+func Inspect(m model.Model, ids []int) (*TokenReport, error) { return InspectWith(m, ids, nil) }
+
+// InspectWith is Inspect with more hooks in the same forward pass: extra,
+// when not nil, is called with the pass's hook set after Inspect has added
+// its own, so that a caller can read further points (such as the full
+// attention patterns) without a second pass. Its hooks must only read.
+func InspectWith(m model.Model, ids []int, extra func(*hooks.Set)) (*TokenReport, error) {
 	info := m.Info()
 	s := Sequence{IDs: ids}
 	if err := s.validate(info); err != nil {
@@ -129,6 +135,9 @@ func Inspect(m model.Model, ids []int) (*TokenReport, error) {
 				r.MaxAbs[l*T+k], r.Massive[l*T+k], abs = massive(x, abs)
 			}
 		})
+	}
+	if extra != nil {
+		extra(&hs)
 	}
 	if _, err := m.Forward(ids, &hs); err != nil {
 		return nil, fmt.Errorf("metrics: forward pass: %w", err)

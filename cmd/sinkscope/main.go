@@ -83,6 +83,7 @@ head whether it is an attention sink (dormant) or doing work (active) on each in
 		newBBToyCmd(),
 		newBenchCmd(),
 		newDiffCmd(),
+		newReportCmd(),
 	)
 	return root
 }
