@@ -1,11 +1,16 @@
 package analysis
 
 import (
+	"slices"
+
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/tidy"
 )
 
-// headColumns are the score columns of a head row, in order, after n_seqs.
+// HeadColumns returns the score columns of a HeadTable row, in order: those
+// after n_seqs and before ablation_dloss and class.
+func HeadColumns() []string { return slices.Clone(headColumns) }
+
 var headColumns = []string{"first_attn", "first_attn_std", "attn_mass_first", "prev_attn", "dlogit_first", "entropy",
 	"value_norm_first", "value_norm_rest", "value_norm_mean", "z_norm", "ahon_ln", "head_out_norm", "head_out_norm_ln",
 	"last_out_norm", "top_sink", "second_sink"}

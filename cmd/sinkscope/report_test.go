@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sinkscope/sinkscope/analysis"
 	"github.com/sinkscope/sinkscope/internal/fixtures"
 )
 
@@ -114,7 +115,7 @@ func TestReportCLI(t *testing.T) {
 				j = 1
 			}
 			i := int(rowValue(r, "layer"))*8 + int(rowValue(r, "head"))
-			for _, col := range headColumns {
+			for _, col := range analysis.HeadColumns() {
 				got := math.NaN()
 				if v := p.Domains[j].Values[col]; v != nil && v[i] != nil {
 					got = *v[i]
@@ -287,7 +288,7 @@ func TestReportBrowser(t *testing.T) {
 	out := browse(t, page, head, false, shotsDir(t, "stories260K"))
 
 	// the grid: every metric column of every row, and the class
-	for _, col := range append(headColumns, "class") {
+	for _, col := range append(analysis.HeadColumns(), "class") {
 		metric := col
 		if col == "class" {
 			metric = "first_attn"
