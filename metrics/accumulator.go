@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/model"
@@ -41,7 +42,8 @@ type Accumulator struct {
 	dloss   []Welford  // [len(opts.Ablate)]
 	sinkTok sinkTokens
 
-	st     stage     // the current pass
+	st     stage // the current pass
+	errMu  sync.Mutex
 	err    error     // first problem a hook met during the current pass
 	gram   *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
 	logits []float32 // [T, vocab] reused by models that write logits in place
@@ -82,15 +84,16 @@ type stage struct {
 	kv     []kvAcc      // [Layers*KVHeads], n = 1 when seen
 	layers []layerStage // [Layers]
 	norms  []float64    // [T] scratch
-	col    []float32    // [T] scratch
+	cnt    []int        // [T+1] counted queries before each position
 	abs    []float64    // [DModel] scratch
 }
 
 // headStage is one head's values on the current sequence.
 type headStage struct {
-	v      values    // NaN until a hook provides the value
-	nFirst int       // queries first_attn counts (fewer on a sliding-window layer)
-	mass   []float64 // [T] attn_mass, NaN for a key no counted query sees
+	v      values     // NaN until a hook provides the value
+	nFirst int        // queries first_attn counts (fewer on a sliding-window layer)
+	mass   []float64  // [T] attn_mass, NaN for a key no counted query sees (attn.mass once finished)
+	attn   attnStream // the head's attention blocks, reduced as they come
 }
 
 type layerStage struct {
@@ -154,6 +157,9 @@ func (a *Accumulator) Add(s Sequence) error {
 	if a.err != nil {
 		return a.err
 	}
+	if err := a.finishAttention(s); err != nil {
+		return err
+	}
 	base, err := crossEntropy(logits, s, a.info.Vocab)
 	if err != nil {
 		return err
@@ -188,8 +194,7 @@ func (a *Accumulator) Add(s Sequence) error {
 func (a *Accumulator) newHooks() *hooks.Set {
 	hs := new(hooks.Set)
 	for l := 0; l < a.info.Layers; l++ {
-		hs.Add(hooks.At(l, hooks.Pattern), func(p hooks.Point, t hooks.Tensor) { a.onPattern(p.Layer, t, a.cur) })
-		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) { a.onScores(p.Layer, t, a.cur) })
+		hs.AddBlocks(l, func(b hooks.Block) { a.onBlock(b, a.cur) })
 		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) { a.onV(p.Layer, t) })
 		hs.Add(hooks.At(l, hooks.Z), func(p hooks.Point, t hooks.Tensor) { a.onZ(p.Layer, t, a.cur) })
 		hs.Add(hooks.At(l, hooks.ResidPost), func(p hooks.Point, t hooks.Tensor) { a.onResid(p.Layer, t) })
@@ -216,11 +221,14 @@ func (a *Accumulator) progress() {
 	}
 }
 
-// fail records the first problem met inside a hook.
+// fail records the first problem met inside a hook (block hooks may run
+// concurrently).
 func (a *Accumulator) fail(err error) {
+	a.errMu.Lock()
 	if a.err == nil {
 		a.err = err
 	}
+	a.errMu.Unlock()
 }
 
 // reset sizes the stage for a pass over T tokens and clears it.
@@ -233,21 +241,15 @@ func (a *Accumulator) reset(T int) {
 		st.layers = make([]layerStage, len(a.layers))
 	}
 	for i := range st.heads {
-		m := st.heads[i].mass
-		if cap(m) < T {
-			m = make([]float64, T)
-		}
-		m = m[:T]
-		for k := range m {
-			m[k] = math.NaN()
-		}
-		st.heads[i] = headStage{v: unknownValues(), mass: m}
+		hs := &st.heads[i]
+		hs.v, hs.nFirst = unknownValues(), 0
+		hs.attn.reset(T, model.LayerWindow(a.m, i/a.info.Heads), false)
+		hs.mass = hs.attn.mass
 	}
 	clear(st.kv)
 	clear(st.layers)
 	if cap(st.norms) < T {
 		st.norms = make([]float64, T)
-		st.col = make([]float32, 0, T)
 	}
 }
 

@@ -6,40 +6,34 @@ import (
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/stats"
-	"github.com/sinkscope/sinkscope/model"
 )
 
 // The hooks of an analysis pass reduce each layer's tensors to the current
 // sequence's per-head values as the pass reaches them.
 
-func (a *Accumulator) onPattern(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.Pattern), t, H, T, T) {
+// onBlock folds one block of a head's attention into the head's stream.
+func (a *Accumulator) onBlock(b hooks.Block, s Sequence) {
+	if b.Head < 0 || b.Head >= a.info.Heads {
+		a.fail(fmt.Errorf("metrics: layer %d: hook_pattern block of head %d, want one of %d heads", b.Layer, b.Head, a.info.Heads))
 		return
 	}
-	w := model.LayerWindow(a.m, l)
-	for h := 0; h < H; h++ {
-		m := t.Data[h*T*T : (h+1)*T*T]
-		hs := &a.st.heads[l*H+h]
-		hs.v[statFirst], hs.nFirst = firstAttn(m, T, s, w)
-		attnMass(hs.mass, m, T, s, w)
-		hs.v[statPrev] = prevAttn(m, T, s)
-		hs.v[statRow] = rowEntropy(m, T, s)
-		hs.v[statCol] = colEntropy(m, T, s, a.st.col)
-		if math.IsNaN(hs.v[statFirst]) && hs.nFirst > 0 {
-			a.fail(fmt.Errorf("metrics: layer %d head %d: attention pattern is not a finite number", l, h))
-		}
-	}
+	a.st.heads[b.Layer*a.info.Heads+b.Head].attn.add(b, s)
 }
 
-func (a *Accumulator) onScores(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.AttnScores), t, H, T, T) {
-		return
+// finishAttention turns every head's attention stream of the pass over s
+// into its values.
+func (a *Accumulator) finishAttention(s Sequence) error {
+	a.st.cnt = countQueries(a.st.cnt, s)
+	H := a.info.Heads
+	for i := range a.st.heads {
+		hs := &a.st.heads[i]
+		n, err := hs.attn.finish(i/H, i%H, &hs.v, a.st.cnt)
+		if err != nil {
+			return err
+		}
+		hs.nFirst = n
 	}
-	for h := 0; h < H; h++ {
-		a.st.heads[l*H+h].v[statDLogit] = dlogitFirst(t.Data[h*T*T:(h+1)*T*T], T, s)
-	}
+	return nil
 }
 
 // onV computes ‖W_O^(h) v_k‖ for every head and key (a query head reads the
