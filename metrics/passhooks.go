@@ -12,22 +12,22 @@ import (
 // sequence's per-head values as the pass reaches them.
 
 // onBlock folds one block of a head's attention into the head's stream.
-func (a *Accumulator) onBlock(b hooks.Block, s Sequence) {
+func (a *Accumulator) onBlock(st *stage, b hooks.Block) {
 	if b.Head < 0 || b.Head >= a.info.Heads {
 		a.fail(fmt.Errorf("metrics: layer %d: hook_pattern block of head %d, want one of %d heads", b.Layer, b.Head, a.info.Heads))
 		return
 	}
-	a.st.heads[b.Layer*a.info.Heads+b.Head].attn.add(b, s)
+	st.heads[b.Layer*a.info.Heads+b.Head].attn.add(b, st.seq)
 }
 
-// finishAttention turns every head's attention stream of the pass over s
-// into its values.
-func (a *Accumulator) finishAttention(s Sequence) error {
-	a.st.cnt = countQueries(a.st.cnt, s)
+// finishAttention turns every head's attention stream of the pass over
+// st.seq into its values.
+func (a *Accumulator) finishAttention(st *stage) error {
+	st.cnt = countQueries(st.cnt, st.seq)
 	H := a.info.Heads
-	for i := range a.st.heads {
-		hs := &a.st.heads[i]
-		n, err := hs.attn.finish(i/H, i%H, &hs.v, a.st.cnt)
+	for i := range st.heads {
+		hs := &st.heads[i]
+		n, err := hs.attn.finish(i/H, i%H, &hs.v, st.cnt)
 		if err != nil {
 			return err
 		}
@@ -38,12 +38,12 @@ func (a *Accumulator) finishAttention(s Sequence) error {
 
 // onV computes ‖W_O^(h) v_k‖ for every head and key (a query head reads the
 // values of KV head h / (H/KV)) and the raw ‖v_k‖ per KV head.
-func (a *Accumulator) onV(l int, t hooks.Tensor) {
-	T, H, KV, dh := a.st.T, a.info.Heads, a.info.KVHeads, a.info.HeadDim
+func (a *Accumulator) onV(st *stage, l int, t hooks.Tensor) {
+	T, H, KV, dh := st.T, a.info.Heads, a.info.KVHeads, a.info.HeadDim
 	if !a.checkShape(hooks.At(l, hooks.AttnV), t, T, KV, dh) {
 		return
 	}
-	norms := a.st.norms[:T]
+	norms := st.norms[:T]
 	for h := 0; h < H; h++ {
 		kv := h / (H / KV)
 		var sum float64
@@ -51,7 +51,7 @@ func (a *Accumulator) onV(l int, t hooks.Tensor) {
 			norms[k] = a.gram.norm(l, h, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
 			sum += norms[k]
 		}
-		v := &a.st.heads[l*H+h].v
+		v := &st.heads[l*H+h].v
 		v[statValFirst] = norms[0]
 		v[statValMean] = sum / float64(T)
 		v[statValRest] = stats.MedianInPlace(norms[1:])
@@ -60,14 +60,15 @@ func (a *Accumulator) onV(l int, t hooks.Tensor) {
 		for k := 0; k < T; k++ {
 			norms[k] = norm(t.Data[(k*KV+kv)*dh : (k*KV+kv+1)*dh])
 		}
-		a.st.kv[l*KV+kv] = kvAcc{first: norms[0], rest: stats.MedianInPlace(norms[1:]), n: 1}
+		st.kv[l*KV+kv] = kvAcc{first: norms[0], rest: stats.MedianInPlace(norms[1:]), n: 1}
 	}
 }
 
 // onZ computes, over the counted queries i ≥ 1, the mean of ‖z_i‖ and of
 // ‖W_O^(h) z_i‖, and the latter at the last of them.
-func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
-	T, H, dh := a.st.T, a.info.Heads, a.info.HeadDim
+func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
+	s := st.seq
+	T, H, dh := st.T, a.info.Heads, a.info.HeadDim
 	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
 		return
 	}
@@ -84,20 +85,20 @@ func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
 			out += last
 			n++
 		}
-		v := &a.st.heads[l*H+h].v
+		v := &st.heads[l*H+h].v
 		v[statZ] = z / float64(n)
 		v[statOut] = out / float64(n)
 		v[statLastOut] = last
 	}
 }
 
-func (a *Accumulator) onResid(l int, t hooks.Tensor) {
-	T, d := a.st.T, a.info.DModel
+func (a *Accumulator) onResid(st *stage, l int, t hooks.Tensor) {
+	T, d := st.T, a.info.DModel
 	if !a.checkShape(hooks.At(l, hooks.ResidPost), t, T, d) {
 		return
 	}
 	ls := layerStage{seen: true}
-	norms := a.st.norms[:T]
+	norms := st.norms[:T]
 	for k := 0; k < T; k++ {
 		x := t.Data[k*d : (k+1)*d]
 		if !finite(x) {
@@ -107,7 +108,7 @@ func (a *Accumulator) onResid(l int, t hooks.Tensor) {
 		norms[k] = norm(x)
 		var mx float64
 		var c int
-		mx, c, a.st.abs = massive(x, a.st.abs)
+		mx, c, st.abs = massive(x, st.abs)
 		ls.massive += c
 		if k == 0 {
 			ls.massive0 = c
@@ -117,5 +118,5 @@ func (a *Accumulator) onResid(l int, t hooks.Tensor) {
 	ls.first = norms[0]
 	ls.rest = stats.MedianInPlace(norms[1:])
 	ls.ratio = ls.first / ls.rest
-	a.st.layers[l] = ls
+	st.layers[l] = ls
 }

@@ -41,6 +41,21 @@ type IntoForwarder interface {
 	ForwardInto(dst []float32, tokens []int, hs *hooks.Set) ([]float32, error)
 }
 
+// Batcher is a Model that can run several sequences of one length through
+// its matrix products together (M = sequences × positions rows instead of
+// positions), and hand out the logits a chunk of positions at a time instead
+// of as one [T, Vocab] tensor.
+type Batcher interface {
+	// ForwardBatch runs seqs (all of one length), sequence b with the hooks
+	// hs[b] (hs nil, or an entry nil: none), and calls fn(b, i0, chunk)
+	// with the logits of positions i0, i0+1, ... of sequence b,
+	// [rows][Vocab] flattened, in order of positions for each sequence.
+	// Every hook tensor and logit has the bits of a Forward of that
+	// sequence alone. fn must not keep chunk; an error from fn ends the
+	// pass and is returned.
+	ForwardBatch(seqs [][]int, hs []*hooks.Set, fn func(b, i0 int, chunk []float32) error) error
+}
+
 // Windowed is a Model some of whose layers attend through a sliding window:
 // a query at position i sees keys i−Window+1..i only, so a query further than
 // the window from key 0 cannot see the first token.
