@@ -32,6 +32,17 @@ type Model interface {
 	HeadOutput(layer, head int, dst, z []float32)
 }
 
+// HeadWeighter is a Model that can hand out a head's slice of its output
+// projection whole, so that an analysis computing ‖W_O^(h) x‖ for many x
+// (through the head's Gram matrix) need not call HeadOutput once per basis
+// vector.
+type HeadWeighter interface {
+	// HeadWeight writes W_O^(h), head h's column slice of layer l's output
+	// projection, into dst as [DModel][HeadDim] row-major: dst[r·HeadDim+j]
+	// is what HeadOutput writes to dst[r] for the j-th unit vector.
+	HeadWeight(layer, head int, dst []float32)
+}
+
 // IntoForwarder is a Model that can write the logits of a forward pass into
 // a buffer of the caller's, so that a series of passes (an analysis over
 // many sequences) does not allocate them anew each time.
