@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/kernels"
@@ -430,25 +428,6 @@ func clamp(x []float32, c float32) {
 // parallel calls f(worker, i) for i in [0, n) on the pass's threads.
 func (p *pass) parallel(n int, f func(worker, i int)) { parallel(n, p.threads, f) }
 
-// parallel calls f(worker, i) for i in [0, n) on up to workers goroutines.
-func parallel(n, workers int, f func(worker, i int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(w, i)
-			}
-		}()
-	}
-	wg.Wait()
-}
+// parallel calls f(worker, i) for i in [0, n) on up to workers goroutines,
+// the kernels' persistent ones.
+func parallel(n, workers int, f func(worker, i int)) { kernels.Parallel(n, max(workers, 1), f) }
