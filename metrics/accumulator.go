@@ -134,6 +134,10 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 	return a, nil
 }
 
+// SetOnSequence replaces Options.OnSequence for the sequences added from now
+// on.
+func (a *Accumulator) SetOnSequence(f func(SequenceScores)) { a.opts.OnSequence = f }
+
 // Add runs the model on s (plus one pass per ablated head) and folds the
 // results in. A sequence whose query mask selects no query i ≥ 1 is counted
 // as skipped. On error nothing of s is kept.
