@@ -46,9 +46,9 @@ func (a *Accumulator) onV(st *stage, l int, t hooks.Tensor) {
 	norms := st.norms[:T]
 	for h := 0; h < H; h++ {
 		kv := h / (H / KV)
+		a.gram.norms(l, h, t.Data[kv*dh:], KV*dh, T, norms)
 		var sum float64
 		for k := 0; k < T; k++ {
-			norms[k] = a.gram.norm(l, h, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
 			sum += norms[k]
 		}
 		v := &st.heads[l*H+h].v
@@ -72,7 +72,9 @@ func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
 	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
 		return
 	}
+	outs := st.norms[:T]
 	for h := 0; h < H; h++ {
+		a.gram.norms(l, h, t.Data[h*dh:], H*dh, T, outs)
 		var z, out, last float64
 		n := 0
 		for i := 1; i < T; i++ {
@@ -80,7 +82,7 @@ func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
 				continue
 			}
 			zi := t.Data[(i*H+h)*dh : (i*H+h+1)*dh]
-			last = a.gram.norm(l, h, zi)
+			last = outs[i]
 			z += norm(zi)
 			out += last
 			n++
