@@ -14,6 +14,12 @@ type Block struct {
 	Rows, Keys  int       // queries in the block, keys per row
 	Scores      []float32 // [Rows][Keys] scaled, soft-capped, masked scores
 	Pattern     []float32 // [Rows][Keys] attention probabilities
+
+	// Softmax reports that Pattern is the model's softmax of Scores, row
+	// by row, unchanged by any hook before this one: then log Pattern[r][k]
+	// = Scores[r][k] − c_r for one c_r per row, and a reducer may take
+	// logarithms from the scores.
+	Softmax bool
 }
 
 // BlockFunc reads (or, by changing Pattern in place, intervenes on) one
@@ -66,13 +72,16 @@ func (s *Set) HasFull(p Point) bool {
 	return ok
 }
 
-// RunBlock calls the BlockFuncs of layer b.Layer, in order, on b.
+// RunBlock calls the BlockFuncs of layer b.Layer, in order, on b. Only the
+// first sees b.Softmax as the model set it: a later one's block may have
+// been changed by those before.
 func (s *Set) RunBlock(b Block) {
 	if s == nil || s.bl == nil {
 		return
 	}
 	for _, f := range s.bl.byLayer[b.Layer] {
 		f(b)
+		b.Softmax = false
 	}
 }
 
@@ -116,7 +125,7 @@ func (s *Set) runFullBlocks(p Point, t Tensor) {
 			b.Scores = sc[h*T*T : (h+1)*T*T]
 		}
 		for _, f := range fs {
-			f(b)
+			f(b) // Softmax false: the Funcs at hook_pattern may have changed it
 		}
 	}
 }

@@ -75,14 +75,37 @@ func (s *attnStream) add(b hooks.Block, seq Sequence) {
 			lo = max(0, i-s.w+1)
 		}
 		var z, t float64
-		for k := lo; k <= i; k++ {
-			x := float64(a[k])
-			s.mass[k] += x
-			z += x
-			if x > 0 {
-				xl := x * math.Log(x)
-				s.colT[k] += xl
-				t += xl
+		if b.Softmax && b.Scores != nil {
+			// log A[i,k] = S[i,k] − c with c from the row's largest weight:
+			// one logarithm per row instead of one per key.
+			sc := b.Scores[r*b.Keys : r*b.Keys+i+1]
+			top := lo
+			for k := lo + 1; k <= i; k++ {
+				if a[k] > a[top] {
+					top = k
+				}
+			}
+			c := float64(sc[top]) - math.Log(float64(a[top]))
+			for k := lo; k <= i; k++ {
+				x := float64(a[k])
+				s.mass[k] += x
+				z += x
+				if x > 0 {
+					xl := x * (float64(sc[k]) - c)
+					s.colT[k] += xl
+					t += xl
+				}
+			}
+		} else {
+			for k := lo; k <= i; k++ {
+				x := float64(a[k])
+				s.mass[k] += x
+				z += x
+				if x > 0 {
+					xl := x * math.Log(x)
+					s.colT[k] += xl
+					t += xl
+				}
 			}
 		}
 		if i == 0 {

@@ -13,22 +13,28 @@ import (
 // blocks of queries (of uneven sizes, as a model with a blocked attention
 // hands them out) equal those the whole-pattern functions compute from the
 // [T, T] scores and pattern, to 1e-6, with and without a sliding window and a
-// query mask. Both sum the same float32 values in float64; the stream's
-// entropies use log z − Σ x log x / z instead of −Σ p log p, which differ by
-// rounding (≈1e-15), so 1e-6 leaves a wide margin and still catches a key or
-// a query counted wrongly.
+// query mask, and with the logarithms of the weights taken from the scores
+// (Block.Softmax) or from the weights. Both sum the same float32 values in
+// float64; the stream's entropies use log z − Σ x log x / z instead of
+// −Σ p log p, which differ by rounding (≈1e-15), and log A from the scores
+// differs from log of the float32 A by its rounding (≈6e-8), so 1e-6 leaves a
+// wide margin and still catches a key or a query counted wrongly.
 func TestStreamMatchesFullPattern(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range []struct {
-		name   string
-		T, w   int
-		masked bool
+		name    string
+		T, w    int
+		masked  bool
+		softmax bool
 	}{
-		{"short", 5, 0, false},
-		{"blocks", 150, 0, false},
-		{"mask", 131, 0, true},
-		{"window", 140, 33, false},
-		{"window and mask", 97, 10, true},
+		{"short", 5, 0, false, false},
+		{"blocks", 150, 0, false, false},
+		{"blocks softmax", 150, 0, false, true},
+		{"mask", 131, 0, true, false},
+		{"mask softmax", 131, 0, true, true},
+		{"window", 140, 33, false, false},
+		{"window softmax", 140, 33, false, true},
+		{"window and mask", 97, 10, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			T := tc.T
@@ -46,7 +52,7 @@ func TestStreamMatchesFullPattern(t *testing.T) {
 				n := min(T-i0, 1+rng.IntN(40))
 				nk := i0 + n + rng.IntN(2)*(T-i0-n) // rows see keys up to their block's end, or all T
 				b := hooks.Block{Layer: 0, Head: 0, Q0: i0, Rows: n, Keys: nk,
-					Scores: make([]float32, n*nk), Pattern: make([]float32, n*nk)}
+					Scores: make([]float32, n*nk), Pattern: make([]float32, n*nk), Softmax: tc.softmax}
 				for r := 0; r < n; r++ {
 					copy(b.Scores[r*nk:(r+1)*nk], sc[(i0+r)*T:(i0+r)*T+nk])
 					copy(b.Pattern[r*nk:(r+1)*nk], pat[(i0+r)*T:(i0+r)*T+nk])

@@ -147,7 +147,7 @@ func (p *pass) attendBlocked(sq *seqAttn) {
 				kernels.Softmax(s[r*nk : (r+1)*nk])
 			}
 			if blocks {
-				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: kept, Pattern: s[:n]})
+				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: kept, Pattern: s[:n], Softmax: true})
 			}
 			kernels.Gemm(false, false, i1-i0, dh, nk, 1, s, nk, sq.values[kv*dh:], KV*dh, 0, sq.z[(i0*H+h)*dh:], H*dh, 1)
 		}
