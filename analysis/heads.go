@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sinkscope/sinkscope/metrics"
 	"github.com/sinkscope/sinkscope/model"
@@ -19,7 +20,17 @@ type HeadOptions struct {
 	Zeroing *Zeroing
 	// Progress, when not nil, is called after every forward pass.
 	Progress func()
+	// BatchRows bounds the positions of the sequences that go through one
+	// batched forward pass together (sequences of equal length, for a
+	// model.Batcher; the results are identical to one pass per sequence).
+	// 0 means DefaultBatchRows; 1 runs every sequence alone.
+	BatchRows int
 }
+
+// DefaultBatchRows is HeadOptions.BatchRows when it is 0: enough positions
+// for the matrix products to reuse each weight block over a full token
+// block, few enough that a batch's activations stay small.
+const DefaultBatchRows = 512
 
 // Report is one model's analysis over its domains.
 type Report struct {
@@ -107,20 +118,30 @@ func Heads(m *Model, domains []Domain, opts HeadOptions) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: --ablate: %w", m.Label, err)
 		}
+		b := batcher{acc: acc, rows: opts.BatchRows}
+		if b.rows == 0 {
+			b.rows = DefaultBatchRows
+		}
+		if z != nil {
+			mo.OnSequence = nil // set through b, which knows each sequence's index
+			b.z = z
+		}
 		i, withBOS := 0, 0
 		err = d.Each(func(s metrics.Sequence) error {
-			if z != nil {
-				z.cur = i
-			}
 			i++
 			if hasBOS && s.IDs[0] == bos {
 				withBOS++
 			}
-			if err := acc.Add(s); err != nil {
-				return fmt.Errorf("%s: domain %q, sequence %d: %w", m.Label, d.Name, i, err)
+			if err := b.add(s, i-1); err != nil {
+				return fmt.Errorf("%s: domain %q, %w", m.Label, d.Name, err)
 			}
 			return nil
 		})
+		if err == nil {
+			if err = b.flush(); err != nil {
+				err = fmt.Errorf("%s: domain %q, %w", m.Label, d.Name, err)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +163,55 @@ func Heads(m *Model, domains []Domain, opts HeadOptions) (*Report, error) {
 		rep.Domains = append(rep.Domains, dr)
 	}
 	return rep, nil
+}
+
+// batcher gathers a domain's sequences into batches of one length for
+// Accumulator.AddBatch.
+type batcher struct {
+	acc  *metrics.Accumulator
+	rows int      // positions per batch at most
+	z    *zeroRun // records each sequence's scores, when zeroing
+	seqs []metrics.Sequence
+	idx  []int // each one's index in the domain
+}
+
+// add queues s, the domain's sequence i (copied: Each reuses it), running the
+// batch first when s does not fit it.
+func (b *batcher) add(s metrics.Sequence, i int) error {
+	if len(b.seqs) > 0 && (len(s.IDs) != len(b.seqs[0].IDs) || (len(b.seqs)+1)*len(s.IDs) > b.rows) {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	c := metrics.Sequence{IDs: slices.Clone(s.IDs)}
+	if s.Queries != nil {
+		c.Queries = slices.Clone(s.Queries)
+	}
+	b.seqs, b.idx = append(b.seqs, c), append(b.idx, i)
+	return nil
+}
+
+// flush runs the queued batch.
+func (b *batcher) flush() error {
+	if len(b.seqs) == 0 {
+		return nil
+	}
+	if b.z != nil {
+		b.acc.SetOnSequence(func(sc metrics.SequenceScores) {
+			b.z.cur = b.idx[sc.InBatch]
+			b.z.record(sc)
+		})
+	}
+	err := b.acc.AddBatch(b.seqs)
+	if err != nil {
+		if len(b.seqs) == 1 {
+			err = fmt.Errorf("sequence %d: %w", b.idx[0]+1, err)
+		} else {
+			err = fmt.Errorf("sequences %d–%d: %w", b.idx[0]+1, b.idx[len(b.idx)-1]+1, err)
+		}
+	}
+	b.seqs, b.idx = b.seqs[:0], b.idx[:0]
+	return err
 }
 
 // firstNote says which token sits at position 0 of a domain's n sequences,

@@ -95,17 +95,20 @@ func Inspect(m *Model, seqLen int, warn io.Writer) Inspection {
 		fmt.Fprintf(warn, "sinkscope: warning: --seq-len %d exceeds max_position_embeddings %d\n", seqLen, in.MaxSeqLen)
 	}
 
-	// Peak memory of one forward pass: every mapped weight resident, plus one
-	// layer's float32 activations and the logits.
+	// Peak memory of one forward pass of the head analysis: every mapped
+	// weight resident, plus one layer's float32 activations and a chunk of
+	// the logits. The attention is scored a block of 64 queries at a time
+	// (at most one block per head at once), the MLP runs 512 positions at a
+	// time and the logits 256 at a time (package transformer).
 	T, d, H, KV, dh, ff := int64(seqLen), int64(in.DModel), int64(in.Heads), int64(in.KVHeads), int64(in.HeadDim), int64(r.Intermediate)
 	floats := 4*T*d + // residual, normed input, attention output, MLP output [T, d_model]
 		2*T*H*dh + // q and z [T, H, d_head]
 		2*T*KV*dh + // k and v [T, KV, d_head]
-		2*H*T*T + // scores and pattern [H, T, T]
-		2*T*ff // MLP gate and up [T, intermediate]
+		2*H*min(T, 64)*T + // scores and pattern of a query block per head
+		3*min(T, 512)*ff // MLP gate (twice, for a fused gate_up) and up [512, intermediate]
 	r.WeightsBytes = r.Bytes
 	r.ActivationBytes = 4 * floats
-	r.LogitsBytes = 4 * T * int64(in.Vocab)
+	r.LogitsBytes = 4 * min(T, 256) * int64(in.Vocab)
 	r.PeakBytes = r.WeightsBytes + r.ActivationBytes + r.LogitsBytes
 	return r
 }

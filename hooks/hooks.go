@@ -45,6 +45,7 @@ type Func func(p Point, t Tensor)
 // forward pass's single goroutine while hooks read or write the tensor.
 type Set struct {
 	byPoint map[Point][]Func
+	bl      *blocks // BlockFuncs by layer (block.go)
 }
 
 // Add registers f at p; hooks at one point run in the order they were added.
@@ -57,24 +58,30 @@ func (s *Set) Add(p Point, f Func) {
 
 // Has reports whether anything is hooked at p. Models use it to skip building
 // tensors (such as a full [H, T, T] pattern) that nobody reads.
+// A layer with BlockFuncs (AddBlocks) counts as hooked at its
+// hook_attn_scores and hook_pattern.
 func (s *Set) Has(p Point) bool {
-	if s == nil || len(s.byPoint) == 0 {
-		return false
+	if s.HasFull(p) {
+		return true
 	}
-	_, ok := s.byPoint[p]
-	return ok
+	return (p.Kind == AttnScores || p.Kind == Pattern) && s.HasBlocks(p.Layer)
 }
 
 // Empty reports whether the set holds no hook.
-func (s *Set) Empty() bool { return s == nil || len(s.byPoint) == 0 }
+func (s *Set) Empty() bool { return s == nil || (len(s.byPoint) == 0 && s.bl == nil) }
 
-// Run calls the hooks registered at p, in order, on t.
+// Run calls the hooks registered at p, in order, on t. At hook_pattern of a
+// layer with BlockFuncs it then calls those with t cut into one block per
+// head (see AddBlocks).
 func (s *Set) Run(p Point, t Tensor) {
-	if s == nil || len(s.byPoint) == 0 {
+	if s.Empty() {
 		return
 	}
 	for _, f := range s.byPoint[p] {
 		f(p, t)
+	}
+	if s.bl != nil {
+		s.runFullBlocks(p, t)
 	}
 }
 

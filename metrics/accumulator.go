@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/model"
@@ -41,16 +42,14 @@ type Accumulator struct {
 	dloss   []Welford  // [len(opts.Ablate)]
 	sinkTok sinkTokens
 
-	st     stage     // the current pass
+	stages []*stage // one per sequence of the current batch, each with its hooks
+	errMu  sync.Mutex
 	err    error     // first problem a hook met during the current pass
 	gram   *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
 	logits []float32 // [T, vocab] reused by models that write logits in place
 
-	cur   Sequence       // the sequence being added, read by the hooks
-	hooks *hooks.Set     // the analysis hooks, built on first use
-	zero  []hooks.Set    // [len(opts.Ablate)] one head zeroed each
-	dl    []float64      // [len(opts.Ablate)] Δloss of the current sequence
-	seq   SequenceScores // passed to opts.OnSequence, reused
+	zero []hooks.Set    // [len(opts.Ablate)] one head zeroed each
+	seq  SequenceScores // passed to opts.OnSequence, reused
 }
 
 // headAcc holds one head's running statistics over sequences.
@@ -75,22 +74,29 @@ type layerAcc struct {
 	maxAbs             float64 // largest |x| seen
 }
 
-// stage is what one forward pass contributes, kept until the pass succeeds.
+// stage is what one sequence's forward pass contributes, kept until the
+// pass succeeds.
 type stage struct {
+	seq    Sequence   // the sequence, read by the hooks
+	hooks  *hooks.Set // the analysis hooks of this batch slot
+	loss   lossSum    // base loss
+	abl    []lossSum  // [len(opts.Ablate)] loss with each ablation
+	dl     []float64  // [len(opts.Ablate)] Δloss
 	T      int
 	heads  []headStage  // [Layers*Heads]
 	kv     []kvAcc      // [Layers*KVHeads], n = 1 when seen
 	layers []layerStage // [Layers]
 	norms  []float64    // [T] scratch
-	col    []float32    // [T] scratch
+	cnt    []int        // [T+1] counted queries before each position
 	abs    []float64    // [DModel] scratch
 }
 
 // headStage is one head's values on the current sequence.
 type headStage struct {
-	v      values    // NaN until a hook provides the value
-	nFirst int       // queries first_attn counts (fewer on a sliding-window layer)
-	mass   []float64 // [T] attn_mass, NaN for a key no counted query sees
+	v      values     // NaN until a hook provides the value
+	nFirst int        // queries first_attn counts (fewer on a sliding-window layer)
+	mass   []float64  // [T] attn_mass, NaN for a key no counted query sees (attn.mass once finished)
+	attn   attnStream // the head's attention blocks, reduced as they come
 }
 
 type layerStage struct {
@@ -128,71 +134,190 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 	return a, nil
 }
 
+// SetOnSequence replaces Options.OnSequence for the sequences added from now
+// on.
+func (a *Accumulator) SetOnSequence(f func(SequenceScores)) { a.opts.OnSequence = f }
+
 // Add runs the model on s (plus one pass per ablated head) and folds the
 // results in. A sequence whose query mask selects no query i ≥ 1 is counted
 // as skipped. On error nothing of s is kept.
-func (a *Accumulator) Add(s Sequence) error {
-	if err := s.validate(a.info); err != nil {
-		return err
+func (a *Accumulator) Add(s Sequence) error { return a.AddBatch([]Sequence{s}) }
+
+// AddBatch is Add for several sequences, folded in in order. Sequences of
+// one length go through a model.Batcher's forward pass together (so its
+// matrix products see all their positions at once), with results identical
+// to adding them one at a time. On error nothing of the batch is kept.
+func (a *Accumulator) AddBatch(seqs []Sequence) error {
+	var run []Sequence
+	var at []int // position in seqs of each of run
+	for i, s := range seqs {
+		if err := s.validate(a.info); err != nil {
+			return err
+		}
+		if s.nFirstQueries() > 0 {
+			run = append(run, s)
+			at = append(at, i)
+		}
 	}
-	if s.nFirstQueries() == 0 {
-		a.skipped++
+	skipped := len(seqs) - len(run)
+	if len(run) == 0 {
+		a.skipped += skipped
 		return nil
 	}
-	a.reset(len(s.IDs))
-	a.err = nil
-	a.cur = s
-	defer func() { a.cur = Sequence{} }()
-	if a.hooks == nil {
-		a.hooks = a.newHooks()
+	bm, batched := a.m.(model.Batcher)
+	if !batched || len(run) > 1 && !sameLength(run) {
+		if len(run) > 1 {
+			// One at a time.
+			for i, s := range seqs {
+				if err := a.addOne(s, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
-	logits, err := a.forward(s.IDs, a.hooks)
-	a.progress()
-	if err != nil {
-		return fmt.Errorf("metrics: forward pass: %w", err)
+	for len(a.stages) < len(run) {
+		st := &stage{}
+		st.hooks = a.newHooks(st)
+		a.stages = append(a.stages, st)
+	}
+	stages := a.stages[:len(run)]
+	for b, s := range run {
+		stages[b].reset(a, s)
+	}
+	defer func() {
+		for _, st := range stages {
+			st.seq = Sequence{}
+		}
+	}()
+	a.err = nil
+	if err := a.pass(bm, stages, nil, -1); err != nil {
+		return err
 	}
 	if a.err != nil {
 		return a.err
 	}
-	base, err := crossEntropy(logits, s, a.info.Vocab)
-	if err != nil {
-		return err
-	}
-	dl := a.dl[:0]
-	for j, h := range a.opts.Ablate {
-		lg, err := a.forward(s.IDs, &a.zero[j])
-		a.progress()
-		if err != nil {
-			return fmt.Errorf("metrics: forward pass with head %v zeroed: %w", h, err)
-		}
-		l, err := crossEntropy(lg, s, a.info.Vocab)
-		if err != nil {
+	for _, st := range stages {
+		if err := a.finishAttention(st); err != nil {
 			return err
 		}
-		dl = append(dl, l-base)
 	}
-	a.dl = dl
-	for l := 0; l < a.info.Layers; l++ {
-		deriveLayer(a.st.heads[l*a.info.Heads : (l+1)*a.info.Heads])
+	for j, h := range a.opts.Ablate {
+		if err := a.pass(bm, stages, &a.zero[j], j); err != nil {
+			return fmt.Errorf("metrics: forward pass with head %v zeroed: %w", h, err)
+		}
 	}
-	a.commit(s, base, dl)
-	if a.opts.OnSequence != nil {
-		a.seq.fill(a.nSeqs-1, base, a.info.Heads, a.st.heads)
-		a.opts.OnSequence(a.seq)
+	for _, st := range stages {
+		base := st.loss.mean()
+		st.dl = st.dl[:0]
+		for j := range a.opts.Ablate {
+			st.dl = append(st.dl, st.abl[j].mean()-base)
+		}
+		for l := 0; l < a.info.Layers; l++ {
+			deriveLayer(st.heads[l*a.info.Heads : (l+1)*a.info.Heads])
+		}
+	}
+	a.skipped += skipped
+	for b, st := range stages {
+		base := st.loss.mean()
+		a.commit(st, base, st.dl)
+		if a.opts.OnSequence != nil {
+			a.seq.fill(a.nSeqs-1, base, a.info.Heads, st.heads)
+			a.seq.InBatch = at[b]
+			a.opts.OnSequence(a.seq)
+		}
 	}
 	return nil
 }
 
-// newHooks builds the hooks of an analysis pass once; they read the
-// sequence being added from a.cur.
-func (a *Accumulator) newHooks() *hooks.Set {
+// addOne adds s alone, reporting it to OnSequence as the sequence at
+// position i of its batch.
+func (a *Accumulator) addOne(s Sequence, i int) error {
+	if a.opts.OnSequence == nil || i == 0 {
+		return a.AddBatch([]Sequence{s})
+	}
+	on := a.opts.OnSequence
+	defer func() { a.opts.OnSequence = on }()
+	a.opts.OnSequence = func(sc SequenceScores) {
+		sc.InBatch = i
+		on(sc)
+	}
+	return a.AddBatch([]Sequence{s})
+}
+
+// sameLength reports whether every sequence has the first one's length.
+func sameLength(seqs []Sequence) bool {
+	for _, s := range seqs {
+		if len(s.IDs) != len(seqs[0].IDs) {
+			return false
+		}
+	}
+	return true
+}
+
+// pass runs the model over the stages' sequences, with their analysis hooks
+// (zero nil) or with zero (the ablation j) for all, and adds each sequence's
+// loss to its stage. bm is nil when the model cannot batch; there is then one
+// stage.
+func (a *Accumulator) pass(bm model.Batcher, stages []*stage, zero *hooks.Set, j int) error {
+	loss := func(st *stage) *lossSum {
+		if j < 0 {
+			return &st.loss
+		}
+		return &st.abl[j]
+	}
+	defer func() {
+		for range stages {
+			a.progress()
+		}
+	}()
+	if bm == nil {
+		st := stages[0]
+		hs := st.hooks
+		if zero != nil {
+			hs = zero
+		}
+		logits, err := a.forward(st.seq.IDs, hs)
+		if err != nil {
+			return fmt.Errorf("metrics: forward pass: %w", err)
+		}
+		T := len(st.seq.IDs)
+		if len(logits) != T*a.info.Vocab {
+			return fmt.Errorf("metrics: forward pass returned %d logits, want %d×%d", len(logits), T, a.info.Vocab)
+		}
+		return loss(st).add(logits, 0, st.seq, a.info.Vocab)
+	}
+	ids := make([][]int, len(stages))
+	hs := make([]*hooks.Set, len(stages))
+	for b, st := range stages {
+		ids[b], hs[b] = st.seq.IDs, st.hooks
+		if zero != nil {
+			hs[b] = zero
+		}
+	}
+	err := bm.ForwardBatch(ids, hs, func(b, i0 int, chunk []float32) error {
+		return loss(stages[b]).add(chunk, i0, stages[b].seq, a.info.Vocab)
+	})
+	if err != nil {
+		return fmt.Errorf("metrics: forward pass: %w", err)
+	}
+	for _, st := range stages {
+		if l := loss(st); l.next != len(st.seq.IDs) {
+			return fmt.Errorf("metrics: forward pass returned logits for %d of %d positions", l.next, len(st.seq.IDs))
+		}
+	}
+	return nil
+}
+
+// newHooks builds the analysis hooks of one batch slot; they read the
+// sequence being added from st.seq.
+func (a *Accumulator) newHooks(st *stage) *hooks.Set {
 	hs := new(hooks.Set)
 	for l := 0; l < a.info.Layers; l++ {
-		hs.Add(hooks.At(l, hooks.Pattern), func(p hooks.Point, t hooks.Tensor) { a.onPattern(p.Layer, t, a.cur) })
-		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) { a.onScores(p.Layer, t, a.cur) })
-		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) { a.onV(p.Layer, t) })
-		hs.Add(hooks.At(l, hooks.Z), func(p hooks.Point, t hooks.Tensor) { a.onZ(p.Layer, t, a.cur) })
-		hs.Add(hooks.At(l, hooks.ResidPost), func(p hooks.Point, t hooks.Tensor) { a.onResid(p.Layer, t) })
+		hs.AddBlocks(l, func(b hooks.Block) { a.onBlock(st, b) })
+		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) { a.onV(st, p.Layer, t) })
+		hs.Add(hooks.At(l, hooks.Z), func(p hooks.Point, t hooks.Tensor) { a.onZ(st, p.Layer, t) })
+		hs.Add(hooks.At(l, hooks.ResidPost), func(p hooks.Point, t hooks.Tensor) { a.onResid(st, p.Layer, t) })
 	}
 	return hs
 }
@@ -216,38 +341,37 @@ func (a *Accumulator) progress() {
 	}
 }
 
-// fail records the first problem met inside a hook.
+// fail records the first problem met inside a hook (block hooks may run
+// concurrently).
 func (a *Accumulator) fail(err error) {
+	a.errMu.Lock()
 	if a.err == nil {
 		a.err = err
 	}
+	a.errMu.Unlock()
 }
 
-// reset sizes the stage for a pass over T tokens and clears it.
-func (a *Accumulator) reset(T int) {
-	st := &a.st
-	st.T = T
+// reset sizes st for a pass of a over s and clears it.
+func (st *stage) reset(a *Accumulator, s Sequence) {
+	T := len(s.IDs)
+	st.seq, st.T = s, T
+	st.loss = lossSum{}
+	st.abl = append(st.abl[:0], make([]lossSum, len(a.opts.Ablate))...)
 	if len(st.heads) != len(a.heads) {
 		st.heads = make([]headStage, len(a.heads))
 		st.kv = make([]kvAcc, len(a.kv))
 		st.layers = make([]layerStage, len(a.layers))
 	}
 	for i := range st.heads {
-		m := st.heads[i].mass
-		if cap(m) < T {
-			m = make([]float64, T)
-		}
-		m = m[:T]
-		for k := range m {
-			m[k] = math.NaN()
-		}
-		st.heads[i] = headStage{v: unknownValues(), mass: m}
+		hs := &st.heads[i]
+		hs.v, hs.nFirst = unknownValues(), 0
+		hs.attn.reset(T, model.LayerWindow(a.m, i/a.info.Heads), false)
+		hs.mass = hs.attn.mass
 	}
 	clear(st.kv)
 	clear(st.layers)
 	if cap(st.norms) < T {
 		st.norms = make([]float64, T)
-		st.col = make([]float32, 0, T)
 	}
 }
 
@@ -266,8 +390,9 @@ func (a *Accumulator) checkShape(p hooks.Point, t hooks.Tensor, want ...int) boo
 	return true
 }
 
-// commit folds the staged pass over s into the running sums.
-func (a *Accumulator) commit(s Sequence, loss float64, dloss []float64) {
+// commit folds the staged pass st into the running sums.
+func (a *Accumulator) commit(st0 *stage, loss float64, dloss []float64) {
+	s := st0.seq
 	a.nSeqs++
 	if !math.IsNaN(loss) {
 		a.loss.Add(loss)
@@ -278,7 +403,7 @@ func (a *Accumulator) commit(s Sequence, loss float64, dloss []float64) {
 		}
 	}
 	for i := range a.heads {
-		acc, st := &a.heads[i], &a.st.heads[i]
+		acc, st := &a.heads[i], &st0.heads[i]
 		for k, x := range st.v {
 			if !math.IsNaN(x) {
 				acc.v[k].Add(x)
@@ -298,15 +423,15 @@ func (a *Accumulator) commit(s Sequence, loss float64, dloss []float64) {
 			}
 		}
 	}
-	a.sinkTok.add(s, a.st.heads)
-	for i, st := range a.st.kv {
+	a.sinkTok.add(s, st0.heads)
+	for i, st := range st0.kv {
 		if st.n > 0 {
 			a.kv[i].first += st.first
 			a.kv[i].rest += st.rest
 			a.kv[i].n++
 		}
 	}
-	for i, st := range a.st.layers {
+	for i, st := range st0.layers {
 		if !st.seen {
 			continue
 		}

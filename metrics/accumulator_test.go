@@ -352,7 +352,7 @@ func TestAccumulatorMemoryIsConstant(t *testing.T) {
 		for _, h := range acc.heads {
 			n += cap(h.mass) + cap(h.massN)
 		}
-		return n + len(acc.kv) + len(acc.layers) + cap(acc.st.norms)
+		return n + len(acc.kv) + len(acc.layers) + cap(acc.stages[0].norms)
 	}
 	acc.Add(Sequence{IDs: ids})
 	before := size()

@@ -6,13 +6,19 @@
 //
 // Everything streams: an Accumulator registers hooks for one forward pass at a
 // time, reduces each layer's tensors to a few numbers per head as the pass
-// reaches them, and folds those into running sums. Memory depends on the model
-// and the sequence length, never on the number of sequences (the sink-token
-// counts are bounded by the vocabulary).
+// reaches them, and folds those into running sums. The attention arrives as
+// blocks of queries against the keys they see (hooks.Block), so no [H, T, T]
+// pattern is built: memory per layer is O(H·T) plus a block, and the loss is
+// reduced a chunk of positions' logits at a time (model.Batcher), so no
+// [T, vocab] tensor is built either. Memory depends on the model and the
+// sequence length, never on the number of sequences (the sink-token counts
+// are bounded by the vocabulary). Sequences of one length may go through one
+// batched pass (Accumulator.AddBatch) with results identical to one pass each.
 //
 // The package sees a model only through model.Model and the hook tensors it
 // emits; a head's output projection W_O^(h) is reached through
-// model.Model.HeadOutput, never by reading weights.
+// model.Model.HeadOutput (or, whole, model.HeadWeighter), never by reading
+// weights.
 //
 // # Notation
 //

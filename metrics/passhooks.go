@@ -6,58 +6,52 @@ import (
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/stats"
-	"github.com/sinkscope/sinkscope/model"
 )
 
 // The hooks of an analysis pass reduce each layer's tensors to the current
 // sequence's per-head values as the pass reaches them.
 
-func (a *Accumulator) onPattern(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.Pattern), t, H, T, T) {
+// onBlock folds one block of a head's attention into the head's stream.
+func (a *Accumulator) onBlock(st *stage, b hooks.Block) {
+	if b.Head < 0 || b.Head >= a.info.Heads {
+		a.fail(fmt.Errorf("metrics: layer %d: hook_pattern block of head %d, want one of %d heads", b.Layer, b.Head, a.info.Heads))
 		return
 	}
-	w := model.LayerWindow(a.m, l)
-	for h := 0; h < H; h++ {
-		m := t.Data[h*T*T : (h+1)*T*T]
-		hs := &a.st.heads[l*H+h]
-		hs.v[statFirst], hs.nFirst = firstAttn(m, T, s, w)
-		attnMass(hs.mass, m, T, s, w)
-		hs.v[statPrev] = prevAttn(m, T, s)
-		hs.v[statRow] = rowEntropy(m, T, s)
-		hs.v[statCol] = colEntropy(m, T, s, a.st.col)
-		if math.IsNaN(hs.v[statFirst]) && hs.nFirst > 0 {
-			a.fail(fmt.Errorf("metrics: layer %d head %d: attention pattern is not a finite number", l, h))
-		}
-	}
+	st.heads[b.Layer*a.info.Heads+b.Head].attn.add(b, st.seq)
 }
 
-func (a *Accumulator) onScores(l int, t hooks.Tensor, s Sequence) {
-	T, H := a.st.T, a.info.Heads
-	if !a.checkShape(hooks.At(l, hooks.AttnScores), t, H, T, T) {
-		return
+// finishAttention turns every head's attention stream of the pass over
+// st.seq into its values.
+func (a *Accumulator) finishAttention(st *stage) error {
+	st.cnt = countQueries(st.cnt, st.seq)
+	H := a.info.Heads
+	for i := range st.heads {
+		hs := &st.heads[i]
+		n, err := hs.attn.finish(i/H, i%H, &hs.v, st.cnt)
+		if err != nil {
+			return err
+		}
+		hs.nFirst = n
 	}
-	for h := 0; h < H; h++ {
-		a.st.heads[l*H+h].v[statDLogit] = dlogitFirst(t.Data[h*T*T:(h+1)*T*T], T, s)
-	}
+	return nil
 }
 
 // onV computes ‖W_O^(h) v_k‖ for every head and key (a query head reads the
 // values of KV head h / (H/KV)) and the raw ‖v_k‖ per KV head.
-func (a *Accumulator) onV(l int, t hooks.Tensor) {
-	T, H, KV, dh := a.st.T, a.info.Heads, a.info.KVHeads, a.info.HeadDim
+func (a *Accumulator) onV(st *stage, l int, t hooks.Tensor) {
+	T, H, KV, dh := st.T, a.info.Heads, a.info.KVHeads, a.info.HeadDim
 	if !a.checkShape(hooks.At(l, hooks.AttnV), t, T, KV, dh) {
 		return
 	}
-	norms := a.st.norms[:T]
+	norms := st.norms[:T]
 	for h := 0; h < H; h++ {
 		kv := h / (H / KV)
+		a.gram.norms(l, h, t.Data[kv*dh:], KV*dh, T, norms)
 		var sum float64
 		for k := 0; k < T; k++ {
-			norms[k] = a.gram.norm(l, h, t.Data[(k*KV+kv)*dh:(k*KV+kv+1)*dh])
 			sum += norms[k]
 		}
-		v := &a.st.heads[l*H+h].v
+		v := &st.heads[l*H+h].v
 		v[statValFirst] = norms[0]
 		v[statValMean] = sum / float64(T)
 		v[statValRest] = stats.MedianInPlace(norms[1:])
@@ -66,18 +60,21 @@ func (a *Accumulator) onV(l int, t hooks.Tensor) {
 		for k := 0; k < T; k++ {
 			norms[k] = norm(t.Data[(k*KV+kv)*dh : (k*KV+kv+1)*dh])
 		}
-		a.st.kv[l*KV+kv] = kvAcc{first: norms[0], rest: stats.MedianInPlace(norms[1:]), n: 1}
+		st.kv[l*KV+kv] = kvAcc{first: norms[0], rest: stats.MedianInPlace(norms[1:]), n: 1}
 	}
 }
 
 // onZ computes, over the counted queries i ≥ 1, the mean of ‖z_i‖ and of
 // ‖W_O^(h) z_i‖, and the latter at the last of them.
-func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
-	T, H, dh := a.st.T, a.info.Heads, a.info.HeadDim
+func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
+	s := st.seq
+	T, H, dh := st.T, a.info.Heads, a.info.HeadDim
 	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
 		return
 	}
+	outs := st.norms[:T]
 	for h := 0; h < H; h++ {
+		a.gram.norms(l, h, t.Data[h*dh:], H*dh, T, outs)
 		var z, out, last float64
 		n := 0
 		for i := 1; i < T; i++ {
@@ -85,25 +82,25 @@ func (a *Accumulator) onZ(l int, t hooks.Tensor, s Sequence) {
 				continue
 			}
 			zi := t.Data[(i*H+h)*dh : (i*H+h+1)*dh]
-			last = a.gram.norm(l, h, zi)
+			last = outs[i]
 			z += norm(zi)
 			out += last
 			n++
 		}
-		v := &a.st.heads[l*H+h].v
+		v := &st.heads[l*H+h].v
 		v[statZ] = z / float64(n)
 		v[statOut] = out / float64(n)
 		v[statLastOut] = last
 	}
 }
 
-func (a *Accumulator) onResid(l int, t hooks.Tensor) {
-	T, d := a.st.T, a.info.DModel
+func (a *Accumulator) onResid(st *stage, l int, t hooks.Tensor) {
+	T, d := st.T, a.info.DModel
 	if !a.checkShape(hooks.At(l, hooks.ResidPost), t, T, d) {
 		return
 	}
 	ls := layerStage{seen: true}
-	norms := a.st.norms[:T]
+	norms := st.norms[:T]
 	for k := 0; k < T; k++ {
 		x := t.Data[k*d : (k+1)*d]
 		if !finite(x) {
@@ -113,7 +110,7 @@ func (a *Accumulator) onResid(l int, t hooks.Tensor) {
 		norms[k] = norm(x)
 		var mx float64
 		var c int
-		mx, c, a.st.abs = massive(x, a.st.abs)
+		mx, c, st.abs = massive(x, st.abs)
 		ls.massive += c
 		if k == 0 {
 			ls.massive0 = c
@@ -123,5 +120,5 @@ func (a *Accumulator) onResid(l int, t hooks.Tensor) {
 	ls.first = norms[0]
 	ls.rest = stats.MedianInPlace(norms[1:])
 	ls.ratio = ls.first / ls.rest
-	a.st.layers[l] = ls
+	st.layers[l] = ls
 }

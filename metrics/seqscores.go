@@ -6,9 +6,10 @@ import "slices"
 // enough to choose thresholds per (head, sequence) from the distribution of
 // scores over all pairs and to compare zeroing losses with the base loss.
 type SequenceScores struct {
-	Index int     // the sequence's position among those folded in, from 0
-	Loss  float64 // base loss: mean next-token cross-entropy over the counted positions, as Loss computes it
-	Heads int     // heads per layer
+	Index   int     // the sequence's position among those folded in, from 0
+	InBatch int     // its position among the sequences of its Accumulator.AddBatch call (0 for Add)
+	Loss    float64 // base loss: mean next-token cross-entropy over the counted positions, as Loss computes it
+	Heads   int     // heads per layer
 	// Values[r][i] is head i's (layer-major) score under Rule r on this
 	// sequence, NaN where the sequence gives none. The Accumulator reuses
 	// these slices for the next sequence.

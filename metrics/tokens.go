@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/stats"
@@ -78,32 +80,20 @@ func InspectWith(m model.Model, ids []int, extra func(*hooks.Set)) (*TokenReport
 	dst := make([]float32, d)
 	var abs []float64
 	var hs hooks.Set
+	var mu sync.Mutex // block hooks may run concurrently
+	streams := make([]attnStream, L*H)
+	for i := range streams {
+		streams[i].reset(T, model.LayerWindow(m, i/H), true)
+	}
 	for l := 0; l < L; l++ {
-		hs.Add(hooks.At(l, hooks.Pattern), func(p hooks.Point, t hooks.Tensor) {
-			if !check(p, t, H, T, T) {
+		hs.AddBlocks(l, func(b hooks.Block) {
+			if b.Head < 0 || b.Head >= H {
+				mu.Lock()
+				herr = cmp.Or(herr, fmt.Errorf("metrics: layer %d: hook_pattern block of head %d, want one of %d heads", l, b.Head, H))
+				mu.Unlock()
 				return
 			}
-			for h := 0; h < H; h++ {
-				a := t.Data[h*T*T : (h+1)*T*T]
-				w := model.LayerWindow(m, l)
-				r.FirstAttn[l*H+h], _ = firstAttn(a, T, s, w)
-				attnMass(r.AttnMass[(l*H+h)*T:(l*H+h+1)*T], a, T, s, w)
-			}
-		})
-		hs.Add(hooks.At(l, hooks.AttnScores), func(p hooks.Point, t hooks.Tensor) {
-			if !check(p, t, H, T, T) {
-				return
-			}
-			for h := 0; h < H; h++ {
-				sc := t.Data[h*T*T : (h+1)*T*T]
-				for i := 1; i < T; i++ {
-					var m float64
-					for _, x := range sc[i*T : i*T+i+1] {
-						m += float64(x)
-					}
-					r.DLogit[(l*H+h)*T+i] = float64(sc[i*T]) - m/float64(i+1)
-				}
-			}
+			streams[l*H+b.Head].add(b, s)
 		})
 		hs.Add(hooks.At(l, hooks.AttnV), func(p hooks.Point, t hooks.Tensor) {
 			if !check(p, t, T, KV, dh) {
@@ -144,6 +134,16 @@ func InspectWith(m model.Model, ids []int, extra func(*hooks.Set)) (*TokenReport
 	}
 	if herr != nil {
 		return nil, herr
+	}
+	cnt := countQueries(nil, s)
+	for i := range streams {
+		var v values
+		if _, err := streams[i].finish(i/H, i%H, &v, cnt); err != nil {
+			return nil, err
+		}
+		r.FirstAttn[i] = v[statFirst]
+		copy(r.AttnMass[i*T:(i+1)*T], streams[i].mass)
+		copy(r.DLogit[i*T+1:(i+1)*T], streams[i].dlogitQ[1:])
 	}
 	return r, nil
 }

@@ -32,6 +32,17 @@ type Model interface {
 	HeadOutput(layer, head int, dst, z []float32)
 }
 
+// HeadWeighter is a Model that can hand out a head's slice of its output
+// projection whole, so that an analysis computing ‖W_O^(h) x‖ for many x
+// (through the head's Gram matrix) need not call HeadOutput once per basis
+// vector.
+type HeadWeighter interface {
+	// HeadWeight writes W_O^(h), head h's column slice of layer l's output
+	// projection, into dst as [DModel][HeadDim] row-major: dst[r·HeadDim+j]
+	// is what HeadOutput writes to dst[r] for the j-th unit vector.
+	HeadWeight(layer, head int, dst []float32)
+}
+
 // IntoForwarder is a Model that can write the logits of a forward pass into
 // a buffer of the caller's, so that a series of passes (an analysis over
 // many sequences) does not allocate them anew each time.
@@ -39,6 +50,21 @@ type IntoForwarder interface {
 	// ForwardInto is Forward with the logits written into dst when its
 	// capacity suffices (a new slice otherwise); it returns them.
 	ForwardInto(dst []float32, tokens []int, hs *hooks.Set) ([]float32, error)
+}
+
+// Batcher is a Model that can run several sequences of one length through
+// its matrix products together (M = sequences × positions rows instead of
+// positions), and hand out the logits a chunk of positions at a time instead
+// of as one [T, Vocab] tensor.
+type Batcher interface {
+	// ForwardBatch runs seqs (all of one length), sequence b with the hooks
+	// hs[b] (hs nil, or an entry nil: none), and calls fn(b, i0, chunk)
+	// with the logits of positions i0, i0+1, ... of sequence b,
+	// [rows][Vocab] flattened, in order of positions for each sequence.
+	// Every hook tensor and logit has the bits of a Forward of that
+	// sequence alone. fn must not keep chunk; an error from fn ends the
+	// pass and is returned.
+	ForwardBatch(seqs [][]int, hs []*hooks.Set, fn func(b, i0 int, chunk []float32) error) error
 }
 
 // Windowed is a Model some of whose layers attend through a sliding window:

@@ -11,7 +11,7 @@ import (
 // (plus its bias) to p.out.
 func (p *pass) attention(l int, at *Attention) {
 	in := p.m.Dims
-	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
+	T, N, H, KV, dh := p.T, p.N, in.Heads, in.KVHeads, in.HeadDim
 	p.project(at)
 	if at.Clip > 0 {
 		clamp(p.q, at.Clip)
@@ -31,53 +31,73 @@ func (p *pass) attention(l int, at *Attention) {
 	if r := at.Rope; r != nil {
 		cos, sin := p.m.rope(r, p.p0+T)
 		half := r.Dims / 2
-		for i := 0; i < T; i++ {
-			pos := p.p0 + i
+		for row := 0; row < N; row++ {
+			pos := p.p0 + row%T
 			c, s := cos[pos*half:(pos+1)*half], sin[pos*half:(pos+1)*half]
 			for h := 0; h < H; h++ {
-				kernels.ApplyRope(p.q[(i*H+h)*dh:(i*H+h+1)*dh], c, s)
+				kernels.ApplyRope(p.q[(row*H+h)*dh:(row*H+h+1)*dh], c, s)
 			}
 			for h := 0; h < KV; h++ {
-				kernels.ApplyRope(p.k[(i*KV+h)*dh:(i*KV+h+1)*dh], c, s)
+				kernels.ApplyRope(p.k[(row*KV+h)*dh:(row*KV+h+1)*dh], c, s)
 			}
 		}
 	}
 
-	p.keys, p.values = p.k, p.v
+	keys, values := p.k, p.v
 	if p.st != nil {
 		p.st.k[l] = append(p.st.k[l], p.k...)
 		p.st.v[l] = append(p.st.v[l], p.v...)
-		p.keys, p.values = p.st.k[l], p.st.v[l]
+		keys, values = p.st.k[l], p.st.v[l]
 	}
-	if p.hs.Has(hooks.At(l, hooks.AttnScores)) || p.hs.Has(hooks.At(l, hooks.Pattern)) {
-		p.attendFull(l, at)
-	} else {
-		p.attendBlocked(at)
+	for b, hs := range p.hs {
+		sq := seqAttn{
+			l: l, at: at, hs: hs,
+			q:    p.q[b*T*H*dh : (b+1)*T*H*dh],
+			keys: keys[b*T*KV*dh:], values: values[b*T*KV*dh:],
+			z: p.z[b*T*H*dh : (b+1)*T*H*dh],
+		}
+		if hs.HasFull(hooks.At(l, hooks.AttnScores)) || hs.HasFull(hooks.At(l, hooks.Pattern)) {
+			p.attendFull(&sq)
+		} else {
+			p.attendBlocked(&sq)
+		}
 	}
 	p.hook(hooks.At(l, hooks.Z), p.z, T, H, dh)
-	kernels.MatMulT(p.out, p.z, T, at.O, p.threads)
+	kernels.MatMulT(p.out, p.z, N, at.O, p.threads)
 	addBias(p.out, at.OBias)
+}
+
+// seqAttn is the attention of one sequence of a pass in layer l: its
+// queries, the keys and values it sees (the state's before its own, when
+// extending), its z and its hooks.
+type seqAttn struct {
+	l            int
+	at           *Attention
+	hs           *hooks.Set
+	q            []float32 // [T, heads, head_dim]
+	keys, values []float32 // [p0+T, kv_heads, head_dim]
+	z            []float32 // [T, heads, head_dim]
 }
 
 // project writes q, k and v (with their biases) from p.xn, through the
 // separate projections or the fused one.
 func (p *pass) project(at *Attention) {
 	in := p.m.Dims
-	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
+	N, H, KV, dh := p.N, in.Heads, in.KVHeads, in.HeadDim
 	if at.QKV.Rows == 0 {
-		kernels.MatMulT(p.q, p.xn, T, at.Q, p.threads)
-		kernels.MatMulT(p.k, p.xn, T, at.K, p.threads)
-		kernels.MatMulT(p.v, p.xn, T, at.V, p.threads)
+		kernels.MatMulT(p.q, p.xn, N, at.Q, p.threads)
+		kernels.MatMulT(p.k, p.xn, N, at.K, p.threads)
+		kernels.MatMulT(p.v, p.xn, N, at.V, p.threads)
 		addBias(p.q, at.QBias)
 		addBias(p.k, at.KBias)
 		addBias(p.v, at.VBias)
 		return
 	}
 	w := (H + 2*KV) * dh
-	qkv := p.qkv[:T*w]
-	kernels.MatMulT(qkv, p.xn, T, at.QKV, p.threads)
+	qkv := p.qkv[:N*w]
+	kernels.MatMulT(qkv, p.xn, N, at.QKV, p.threads)
 	addBias(qkv, at.QKVBias)
-	for i := 0; i < T; i++ {
+	for i := 0; i < N; i++ {
 		row := qkv[i*w : (i+1)*w]
 		q, k, v := p.q[i*H*dh:(i+1)*H*dh], p.k[i*KV*dh:(i+1)*KV*dh], p.v[i*KV*dh:(i+1)*KV*dh]
 		switch at.Layout {
@@ -105,20 +125,31 @@ func (at *Attention) scale(headDim int) float32 {
 }
 
 // attendBlocked computes z head by head, query block by query block, without
-// keeping any head's full pattern.
-func (p *pass) attendBlocked(at *Attention) {
+// keeping any head's full pattern. The sequence's BlockFuncs see each block
+// after the softmax (and may change its pattern) before the weighted sum.
+func (p *pass) attendBlocked(sq *seqAttn) {
 	in := p.m.Dims
 	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
+	blocks := sq.hs.HasBlocks(sq.l)
 	parallel(H, len(p.scratch), func(w, h int) {
 		s, kv := p.scratch[w], h/(H/KV)
 		for i0 := 0; i0 < T; i0 += queryBlock {
 			i1 := min(i0+queryBlock, T)
 			nk := p.p0 + i1 // rows i0..i1 see keys 0..nk
-			p.scores(s, h, i0, i1, nk, at)
+			n := (i1 - i0) * nk
+			p.scores(s, sq, h, i0, i1, nk)
+			var kept []float32
+			if blocks {
+				kept = p.kept[w][:n]
+				copy(kept, s[:n])
+			}
 			for r := 0; r < i1-i0; r++ {
 				kernels.Softmax(s[r*nk : (r+1)*nk])
 			}
-			kernels.Gemm(false, false, i1-i0, dh, nk, 1, s, nk, p.values[kv*dh:], KV*dh, 0, p.z[(i0*H+h)*dh:], H*dh, 1)
+			if blocks {
+				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: kept, Pattern: s[:n], Softmax: true})
+			}
+			kernels.Gemm(false, false, i1-i0, dh, nk, 1, s, nk, sq.values[kv*dh:], KV*dh, 0, sq.z[(i0*H+h)*dh:], H*dh, 1)
 		}
 	})
 }
@@ -126,7 +157,7 @@ func (p *pass) attendBlocked(at *Attention) {
 // attendFull (Forward only: p0 = 0) builds the [heads, T, T] scores, runs their hooks, turns them
 // into the pattern, runs its hooks, and computes z from the (possibly changed)
 // pattern.
-func (p *pass) attendFull(l int, at *Attention) {
+func (p *pass) attendFull(sq *seqAttn) {
 	in := p.m.Dims
 	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
 	if len(p.full) == 0 {
@@ -134,29 +165,30 @@ func (p *pass) attendFull(l int, at *Attention) {
 	}
 	head := func(h int) []float32 { return p.full[h*T*T : (h+1)*T*T] }
 	workers := len(p.scratch)
-	parallel(H, workers, func(_, h int) { p.scores(head(h), h, 0, T, T, at) })
-	p.hook(hooks.At(l, hooks.AttnScores), p.full, H, T, T)
+	parallel(H, workers, func(_, h int) { p.scores(head(h), sq, h, 0, T, T) })
+	sq.hs.Run(hooks.At(sq.l, hooks.AttnScores), hooks.Tensor{Shape: []int{H, T, T}, Data: p.full})
 	parallel(H, workers, func(_, h int) {
 		s := head(h)
 		for i := 0; i < T; i++ {
 			kernels.Softmax(s[i*T : (i+1)*T])
 		}
 	})
-	p.hook(hooks.At(l, hooks.Pattern), p.full, H, T, T)
+	sq.hs.Run(hooks.At(sq.l, hooks.Pattern), hooks.Tensor{Shape: []int{H, T, T}, Data: p.full})
 	parallel(H, workers, func(_, h int) {
 		kv := h / (H / KV)
-		kernels.Gemm(false, false, T, dh, T, 1, head(h), T, p.values[kv*dh:], KV*dh, 0, p.z[h*dh:], H*dh, 1)
+		kernels.Gemm(false, false, T, dh, T, 1, head(h), T, sq.values[kv*dh:], KV*dh, 0, sq.z[h*dh:], H*dh, 1)
 	})
 }
 
 // scores writes the scaled (and soft-capped), causally masked scores of head
 // h for query rows i0..i1 (positions p0+i0..p0+i1) against keys 0..nk into s,
 // one row of nk per query. Masked keys are −∞.
-func (p *pass) scores(s []float32, h, i0, i1, nk int, at *Attention) {
+func (p *pass) scores(s []float32, sq *seqAttn, h, i0, i1, nk int) {
 	in := p.m.Dims
 	H, KV, dh := in.Heads, in.KVHeads, in.HeadDim
+	at := sq.at
 	kv := h / (H / KV)
-	kernels.Gemm(false, true, i1-i0, nk, dh, at.scale(dh), p.q[(i0*H+h)*dh:], H*dh, p.keys[kv*dh:], KV*dh, 0, s, nk, 1)
+	kernels.Gemm(false, true, i1-i0, nk, dh, at.scale(dh), sq.q[(i0*H+h)*dh:], H*dh, sq.keys[kv*dh:], KV*dh, 0, s, nk, 1)
 	negInf := float32(math.Inf(-1))
 	for i := i0; i < i1; i++ {
 		row, pos := s[(i-i0)*nk:(i-i0+1)*nk], p.p0+i

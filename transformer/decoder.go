@@ -203,6 +203,30 @@ func (m *Decoder) HeadOutput(layer, head int, dst, z []float32) {
 	}
 }
 
+// HeadWeight writes W_O^(h), head h's column slice of layer l's output
+// projection, into dst as [d_model][head_dim] (model.HeadWeighter).
+func (m *Decoder) HeadWeight(layer, head int, dst []float32) {
+	o := m.Layers[layer].Attn.O
+	dh, size := m.Dims.HeadDim, o.DType.Size()
+	if o.Transposed {
+		// Storage row c is column c of W_O.
+		col := make([]float32, o.Rows)
+		n := o.Rows * size
+		for j := 0; j < dh; j++ {
+			off := (head*dh + j) * n
+			kernels.ToFloat32(col, o.Data[off:off+n], o.DType)
+			for r, v := range col {
+				dst[r*dh+j] = v
+			}
+		}
+		return
+	}
+	for r := 0; r < o.Rows; r++ {
+		off := (r*o.Cols + head*dh) * size
+		kernels.ToFloat32(dst[r*dh:(r+1)*dh], o.Data[off:off+dh*size], o.DType)
+	}
+}
+
 // MatrixElements counts the weight-matrix elements one token is multiplied
 // by: every projection of every layer and the output head
 // (model.MatrixCounter).

@@ -3,6 +3,7 @@ package transformer
 import (
 	"fmt"
 
+	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/model"
 )
 
@@ -59,7 +60,9 @@ func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
 	if m.crossesLong(s.n, len(tokens)) {
 		all := append(append([]int(nil), s.tokens...), tokens...)
 		fresh := m.NewState()
-		logits, err := m.run(nil, all, nil, fresh)
+		out := logitSink{full: true}
+		err := m.run([][]int{all}, []*hooks.Set{nil}, fresh, &out)
+		logits := out.dst
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +70,9 @@ func (m *Decoder) Extend(s *State, tokens []int) ([]float32, error) {
 		*s = *fresh
 		return logits[(len(all)-len(tokens))*m.Dims.Vocab:], nil
 	}
-	logits, err := m.run(nil, tokens, nil, s)
+	out := logitSink{full: true}
+	err := m.run([][]int{tokens}, []*hooks.Set{nil}, s, &out)
+	logits := out.dst
 	if err == nil {
 		s.n += len(tokens)
 		s.tokens = append(s.tokens, tokens...)

@@ -28,6 +28,7 @@ type headsFlags struct {
 	plot       string
 	output     string
 	threads    int
+	batchRows  int
 	zeroFrac   string
 	zeroRules  string
 	zeroOut    string
@@ -125,6 +126,7 @@ func (f *headsFlags) register(c *cobra.Command, plotHelp string) {
 	fl.StringVar(&f.plot, "plot", "", plotHelp)
 	fl.StringVarP(&f.output, "output", "o", "", "write the rows (and, for table, the summary) to this file, atomically, instead of stdout")
 	fl.IntVar(&f.threads, "threads", 0, "threads per forward pass (0: all cores)")
+	fl.IntVar(&f.batchRows, "batch-rows", analysis.DefaultBatchRows, "positions of equal-length sequences run through one forward pass together (1: each alone)")
 }
 
 // options checks the flags and returns the classifier and the analysis
@@ -193,6 +195,7 @@ func (f *headsFlags) options(cmd *cobra.Command) (metrics.Classifier, analysis.H
 		z.Rules = append(z.Rules, r)
 	}
 	o.Zeroing = z
+	o.BatchRows = max(f.batchRows, 1)
 	return cl, o, nil
 }
 

@@ -73,9 +73,11 @@ func TestInspectFixtures(t *testing.T) {
 			d, ff, vocab := cfg["hidden_size"].(float64), cfg["intermediate_size"].(float64), cfg["vocab_size"].(float64)
 			H, KV, hd := float64(fx.heads), float64(fx.kv), float64(fx.hd)
 			// One layer's float32 activations: 4 [T,d] buffers, q and z
-			// [T,H,hd], k and v [T,KV,hd], scores and pattern [H,T,T], MLP gate
-			// and up [T,ff]; logits [T,vocab]. Exact integers, so ==.
-			act := 4 * (4*T*d + 2*T*H*hd + 2*T*KV*hd + 2*H*T*T + 2*T*ff)
+			// [T,H,hd], k and v [T,KV,hd], scores and pattern of a query
+			// block per head [H,64,T], MLP gate (twice) and up [T,ff] (T is
+			// under the 512 of a chunk); logits [T,vocab] (under the 256 of
+			// a chunk). Exact integers, so ==.
+			act := 4 * (4*T*d + 2*T*H*hd + 2*T*KV*hd + 2*H*64*T + 3*T*ff)
 			logits := 4 * T * vocab
 			want := map[string]any{
 				"architecture": fx.arch, "layers": float64(fx.layers), "heads": H, "kv_heads": KV,

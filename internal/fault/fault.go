@@ -104,6 +104,20 @@ func (r *Relay) Catch() {
 	r.mu.Unlock()
 }
 
+// Fault returns the recorded memory fault, or nil.
+func (r *Relay) Fault() *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fault
+}
+
+// Reset forgets the recorded fault, for a Relay used again.
+func (r *Relay) Reset() {
+	r.mu.Lock()
+	r.fault = nil
+	r.mu.Unlock()
+}
+
 // Rethrow, called after the workers are done, panics with the recorded
 // fault, if any, for Recover to turn into an error.
 func (r *Relay) Rethrow() {

@@ -8,20 +8,25 @@ import (
 	"time"
 )
 
-// BenchmarkMatMulT measures y = x·Wᵀ for the shape of one 7B-model
-// projection at T = 128 (n × Cols · (Rows × Cols)ᵀ) and reports GFLOP/s
-// (2·n·Rows·Cols per op).
+// BenchmarkMatMulT measures y = x·Wᵀ for the shapes of a 7B Llama's
+// projections at T = 128 (n × Cols · (Rows × Cols)ᵀ: q/k/v/o 4096×4096, gate
+// and up 11008×4096, down 4096×11008), and of q at 1 and 16 tokens, and
+// reports GFLOP/s (2·n·Rows·Cols per op); BenchmarkFMAPeak is the yardstick.
 func BenchmarkMatMulT(b *testing.B) {
-	const rows, cols = 4096, 4096
 	rng := rand.New(rand.NewPCG(1, 1))
-	weights := map[DType]Weight{}
-	for _, dt := range []DType{BF16, F32, F16} {
-		weights[dt], _ = randWeight(rng, dt, rows, cols)
+	type key struct {
+		dt         DType
+		rows, cols int
 	}
-	shapes := []struct{ n, rows, cols int }{{128, rows, cols}, {1, rows, cols}, {16, rows, cols}}
+	weights := map[key]Weight{}
+	shapes := []struct{ n, rows, cols int }{{128, 4096, 4096}, {128, 11008, 4096}, {128, 4096, 11008}, {1, 4096, 4096}, {16, 4096, 4096}}
 	for _, sh := range shapes {
 		for _, dt := range []DType{BF16, F32, F16} {
-			w := weights[dt]
+			k := key{dt, sh.rows, sh.cols}
+			if _, ok := weights[k]; !ok {
+				weights[k], _ = randWeight(rng, dt, sh.rows, sh.cols)
+			}
+			w := weights[k]
 			x := randSlice(rng, sh.n*sh.cols)
 			dst := make([]float32, sh.n*sh.rows)
 			for _, threads := range []int{1, 2} {

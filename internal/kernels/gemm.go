@@ -74,15 +74,6 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 	buf := *arena
 	bp := buf[:nbp]
 	buf = buf[nbp:]
-	type scratch struct {
-		apanel []float32 // [tileR][gKC] ragged rows of op(A)
-		tile   []float32 // [tileR][tileC] ragged tile of C
-	}
-	scr := make([]scratch, workers)
-	for i := range scr {
-		scr[i] = scratch{apanel: buf[:tileR*gKC], tile: buf[tileR*gKC : tileR*gKC+tileR*tileC]}
-		buf = buf[tileR*gKC+tileR*tileC:]
-	}
 
 	// op(B) as 32-column blocks. A block is read in place when B is not
 	// transposed, alpha is 1 and the block is full; otherwise it is packed
@@ -95,62 +86,104 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 			packB(bp[jb*k:(jb+tileC)*k], transB, alpha, b, ldb, jb, min(tileC, n-jb), k)
 		}
 	}
-	parallelTasks(mt*nt, workers, func(wk, t int) {
-		s := &scr[wk]
-		i0, j0 := (t/nt)*mc, (t%nt)*nc
-		i1, j1 := min(i0+mc, m), min(j0+nc, n)
-		// With beta = 0 the first k block overwrites C (zero tiles);
-		// otherwise C is scaled first and accumulated into.
-		if beta != 0 {
-			for i := i0; i < i1; i++ {
-				scaleRow(c[i*ldc+j0:i*ldc+j1], beta)
-			}
+	g := gemmCall{ks: ks, transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+		mc: mc, nc: nc, nt: nt, direct: direct, bp: bp, scratch: buf}
+	if workers <= 1 {
+		// On the calling goroutine g stays on its stack: the attention's
+		// many small products leave no garbage.
+		for t := 0; t < mt*nt; t++ {
+			g.task(0, t)
 		}
-		for kb := 0; kb < k; kb += gKC {
-			kl := min(gKC, k-kb)
-			zero := kb == 0 && beta == 0
-			for ib := i0; ib < i1; ib += tileR {
-				nr := min(tileR, i1-ib)
-				var ap unsafe.Pointer
-				var ar, as uintptr // byte strides between rows and along k
-				switch {
-				case nr < tileR:
-					packA(s.apanel[:tileR*kl], transA, a, lda, ib, nr, kb, kl)
-					ap, ar, as = unsafe.Pointer(&s.apanel[0]), uintptr(4*kl), 4
-				case transA:
-					ap, ar, as = unsafe.Pointer(&a[kb*lda+ib]), 4, uintptr(4*lda)
-				default:
-					ap, ar, as = unsafe.Pointer(&a[ib*lda+kb]), uintptr(4*lda), 4
+		return
+	}
+	gp := new(gemmCall)
+	*gp = g
+	parallelTasks(mt*nt, workers, gp.task)
+}
+
+// gemmCall is one gemm's operands and blocking, shared by its tasks.
+type gemmCall struct {
+	ks         *kernelSet
+	transA     bool
+	m, n, k    int
+	a          []float32
+	lda        int
+	b          []float32
+	ldb        int
+	beta       float32
+	c          []float32
+	ldc        int
+	mc, nc, nt int
+	direct     bool
+	bp         []float32 // packed op(B)
+	scratch    []float32 // per worker [tileR*gKC] A panel, then [tileR*tileC] tile
+}
+
+// task computes C's tile t (of mc rows × nc columns) as worker wk.
+func (g *gemmCall) task(wk, t int) {
+	ks, transA, m, n, k, a, lda, b, ldb, beta, c, ldc := g.ks, g.transA, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc
+	mc, nc, nt, direct, bp := g.mc, g.nc, g.nt, g.direct, g.bp
+	const per = tileR*gKC + tileR*tileC
+	s := scratch{apanel: g.scratch[wk*per : wk*per+tileR*gKC], tile: g.scratch[wk*per+tileR*gKC : (wk+1)*per]}
+	i0, j0 := (t/nt)*mc, (t%nt)*nc
+	i1, j1 := min(i0+mc, m), min(j0+nc, n)
+	// With beta = 0 the first k block overwrites C (zero tiles);
+	// otherwise C is scaled first and accumulated into.
+	if beta != 0 {
+		for i := i0; i < i1; i++ {
+			scaleRow(c[i*ldc+j0:i*ldc+j1], beta)
+		}
+	}
+	for kb := 0; kb < k; kb += gKC {
+		kl := min(gKC, k-kb)
+		zero := kb == 0 && beta == 0
+		for ib := i0; ib < i1; ib += tileR {
+			nr := min(tileR, i1-ib)
+			var ap unsafe.Pointer
+			var ar, as uintptr // byte strides between rows and along k
+			switch {
+			case nr < tileR:
+				packA(s.apanel[:tileR*kl], transA, a, lda, ib, nr, kb, kl)
+				ap, ar, as = unsafe.Pointer(&s.apanel[0]), uintptr(4*kl), 4
+			case transA:
+				ap, ar, as = unsafe.Pointer(&a[kb*lda+ib]), 4, uintptr(4*lda)
+			default:
+				ap, ar, as = unsafe.Pointer(&a[ib*lda+kb]), uintptr(4*lda), 4
+			}
+			for jb := j0; jb < j1; jb += tileC {
+				ncol := min(tileC, n-jb)
+				var bptr *float32
+				var bs uintptr
+				if direct && ncol == tileC {
+					bptr, bs = &b[kb*ldb+jb], uintptr(4*ldb)
+				} else {
+					bptr, bs = &bp[jb*k+kb*tileC], 4*tileC
 				}
-				for jb := j0; jb < j1; jb += tileC {
-					ncol := min(tileC, n-jb)
-					var bptr *float32
-					var bs uintptr
-					if direct && ncol == tileC {
-						bptr, bs = &b[kb*ldb+jb], uintptr(4*ldb)
-					} else {
-						bptr, bs = &bp[jb*k+kb*tileC], 4*tileC
-					}
-					if nr == tileR && ncol == tileC {
-						ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl, zero)
-						continue
-					}
-					// Ragged tile: work on a copy.
-					tile := s.tile
-					if !zero {
-						clear(tile)
-						for r := 0; r < nr; r++ {
-							copy(tile[r*tileC:r*tileC+ncol], c[(ib+r)*ldc+jb:])
-						}
-					}
-					ks.kernel(&tile[0], 4*tileC, ap, ar, as, bptr, bs, kl, zero)
+				if nr == tileR && ncol == tileC {
+					ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl, zero)
+					continue
+				}
+				// Ragged tile: work on a copy.
+				tile := s.tile
+				if !zero {
+					clear(tile)
 					for r := 0; r < nr; r++ {
-						copy(c[(ib+r)*ldc+jb:(ib+r)*ldc+jb+ncol], tile[r*tileC:])
+						copy(tile[r*tileC:r*tileC+ncol], c[(ib+r)*ldc+jb:])
 					}
+				}
+				ks.kernel(&tile[0], 4*tileC, ap, ar, as, bptr, bs, kl, zero)
+				for r := 0; r < nr; r++ {
+					copy(c[(ib+r)*ldc+jb:(ib+r)*ldc+jb+ncol], tile[r*tileC:])
 				}
 			}
 		}
-	})
+	}
+}
+
+// scratch is one gemm worker's buffers.
+type scratch struct {
+	apanel []float32 // [tileR][gKC] ragged rows of op(A)
+	tile   []float32 // [tileR][tileC] ragged tile of C
 }
 
 // packB writes alpha·op(B)[p][j0+c] for p < k, c < nv into dst as [k][32],

@@ -138,93 +138,120 @@ func matMulTParams(ks *kernelSet, prm mtParams, dst, x []float32, n int, w Weigh
 	buf := *arena
 	xt := buf[:mc*k] // [mc/tc][k][tc] packed tokens
 	buf = buf[mc*k:]
-	scratch := make([]mtScratch, workers)
-	for i := range scratch {
-		scratch[i] = mtScratch{panel: buf[:plen], ctile: buf[plen : plen+nc*mc]}
-		buf = buf[plen+nc*mc:]
-	}
-	// prefetch requests the weight bytes of rows [jb, jb+nr), columns
-	// [kb, kb+kl): nr runs of kl elements, or for a transposed weight the
-	// runs of nr elements of kl storage rows (63 bytes more, as a short run
-	// often straddles two cache lines).
-	prefetch := func(jb, nr, kb, kl int) {
-		kl = min(kl, k-kb)
-		if ks.prefetch == nil || nr <= 0 || kl <= 0 {
-			return
-		}
-		p := unsafe.Add(wbase, jb*wr+kb*wp)
-		if w.Transposed {
-			ks.prefetch(p, uintptr(wp), kl, esz*nr+63)
-			return
-		}
-		ks.prefetch(p, uintptr(wr), nr, esz*kl)
-	}
-
+	c := &mtCall{ks: ks, dst: dst, w: w, rows: rows, k: k, nc: nc, kc: kc, tc: tc, tw: tw, tcols: tcols, kernel: kernel,
+		wdirect: wdirect, wbase: wbase, esz: esz, wr: wr, wp: wp, xt: xt, buf: buf, plen: plen, per: plen + nc*mc}
+	task := c.task // one closure per call, shared by its token blocks
 	for i0 := 0; i0 < n; i0 += mc {
 		m := min(mc, n-i0)
 		mp := roundUp(m, tc)
 		packTokens(xt, x[i0*k:(i0+m)*k], m, mp, tc, k, threads)
-		parallelTasks(ntasks, workers, func(wk, t int) {
-			s := &scratch[wk]
-			j0 := t * nc
-			j1 := min(j0+nc, rows)
-			ctile := s.ctile[:nc*mp] // the first k block writes every element
-			npanels := (j1 - j0 + tileR - 1) / tileR
-			// panelAt returns the a-side pointer and strides of the
-			// 12-row weight panel at jb for the k block [kb, kb+kl):
-			// in the converted block when tcols, else converted into buf
-			// (row stride kl) unless it can be read in place. (Swapping the
-			// loops, to keep a token panel in L1 and stream converted weight
-			// panels from L2 instead, measured no faster.)
-			panelAt := func(buf []float32, jb, kb, kl int) (a unsafe.Pointer, ar, ap uintptr) {
-				if tcols {
-					return unsafe.Pointer(&buf[jb-j0]), 4, uintptr(4 * tw)
+		c.i0, c.m, c.mp = i0, m, mp
+		parallelTasks(ntasks, workers, task)
+	}
+}
+
+// mtCall is one MatMulT's operands and blocking, shared by its tasks.
+type mtCall struct {
+	ks         *kernelSet
+	dst        []float32
+	w          Weight
+	rows, k    int
+	nc, kc, tc int
+	tw         int
+	tcols      bool
+	kernel     func(c *float32, cs uintptr, a unsafe.Pointer, ar, ap uintptr, b *float32, bs uintptr, k int, zero bool)
+	wdirect    unsafe.Pointer
+	wbase      unsafe.Pointer
+	esz        int
+	wr, wp     int
+	xt         []float32 // packed tokens of the current block
+	buf        []float32 // per worker: converted panel [plen], then result tile
+	plen, per  int
+	i0, m, mp  int // the current token block: first token, tokens, padded
+}
+
+// prefetch requests the weight bytes of rows [jb, jb+nr), columns
+// [kb, kb+kl): nr runs of kl elements, or for a transposed weight the runs
+// of nr elements of kl storage rows (63 bytes more, as a short run often
+// straddles two cache lines).
+func (c *mtCall) prefetch(jb, nr, kb, kl int) {
+	ks, k, esz := c.ks, c.k, c.esz
+	kl = min(kl, k-kb)
+	if ks.prefetch == nil || nr <= 0 || kl <= 0 {
+		return
+	}
+	p := unsafe.Add(c.wbase, jb*c.wr+kb*c.wp)
+	if c.w.Transposed {
+		ks.prefetch(p, uintptr(c.wp), kl, esz*nr+63)
+		return
+	}
+	ks.prefetch(p, uintptr(c.wr), nr, esz*kl)
+}
+
+// task computes weight rows [t·nc, (t+1)·nc) of the current token block as
+// worker wk.
+func (c *mtCall) task(wk, t int) {
+	ks, dst, w, rows, k, nc, kc, tc, tw, tcols, kernel := c.ks, c.dst, c.w, c.rows, c.k, c.nc, c.kc, c.tc, c.tw, c.tcols, c.kernel
+	wdirect, wr, wp, xt, i0, m, mp := c.wdirect, c.wr, c.wp, c.xt, c.i0, c.m, c.mp
+	prefetch := c.prefetch
+	s := mtScratch{panel: c.buf[wk*c.per : wk*c.per+c.plen], ctile: c.buf[wk*c.per+c.plen : (wk+1)*c.per]}
+	j0 := t * nc
+	j1 := min(j0+nc, rows)
+	ctile := s.ctile[:nc*mp] // the first k block writes every element
+	npanels := (j1 - j0 + tileR - 1) / tileR
+	// panelAt returns the a-side pointer and strides of the
+	// 12-row weight panel at jb for the k block [kb, kb+kl):
+	// in the converted block when tcols, else converted into buf
+	// (row stride kl) unless it can be read in place. (Swapping the
+	// loops, to keep a token panel in L1 and stream converted weight
+	// panels from L2 instead, measured no faster.)
+	panelAt := func(buf []float32, jb, kb, kl int) (a unsafe.Pointer, ar, ap uintptr) {
+		if tcols {
+			return unsafe.Pointer(&buf[jb-j0]), 4, uintptr(4 * tw)
+		}
+		nr := min(tileR, j1-jb)
+		if wdirect != nil && nr == tileR {
+			return unsafe.Add(wdirect, jb*wr+kb*wp), uintptr(wr), uintptr(wp)
+		}
+		w.block(ks, buf, kl, jb, nr, kb, kl)
+		clear(buf[nr*kl : tileR*kl])
+		return unsafe.Pointer(&buf[0]), uintptr(4 * kl), 4
+	}
+	for kb := 0; kb < k; kb += kc {
+		kl := min(kc, k-kb)
+		if tcols {
+			// The task's rows [j0, j1) of this k block, the rows
+			// after j1 up to a whole panel zero.
+			nr, pad := j1-j0, npanels*tileR
+			w.blockCols(ks, s.panel, tw, j0, nr, kb, kl)
+			if pad > nr {
+				for p := 0; p < kl; p++ {
+					clear(s.panel[p*tw+nr : p*tw+pad])
 				}
-				nr := min(tileR, j1-jb)
-				if wdirect != nil && nr == tileR {
-					return unsafe.Add(wdirect, jb*wr+kb*wp), uintptr(wr), uintptr(wp)
-				}
-				w.block(ks, buf, kl, jb, nr, kb, kl)
-				clear(buf[nr*kl : tileR*kl])
-				return unsafe.Pointer(&buf[0]), uintptr(4 * kl), 4
 			}
-			for kb := 0; kb < k; kb += kc {
-				kl := min(kc, k-kb)
-				if tcols {
-					// The task's rows [j0, j1) of this k block, the rows
-					// after j1 up to a whole panel zero.
-					nr, pad := j1-j0, npanels*tileR
-					w.blockCols(ks, s.panel, tw, j0, nr, kb, kl)
-					if pad > nr {
-						for p := 0; p < kl; p++ {
-							clear(s.panel[p*tw+nr : p*tw+pad])
-						}
-					}
-				}
-				for jb := j0; jb < j1; jb += tileR {
-					switch i := (jb - j0) / tileR; {
-					case tcols:
-						// The next k block, spread over this one's panels.
-						p0, p1 := i*kc/npanels, (i+1)*kc/npanels
-						prefetch(j0, j1-j0, kb+kc+p0, p1-p0)
-					case jb+tileR < j1:
-						prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb, kc)
-					default:
-						prefetch(j0, min(tileR, j1-j0), kb+kc, kc)
-					}
-					a, ar, ap := panelAt(s.panel, jb, kb, kl)
-					for ib := 0; ib < mp; ib += tc {
-						kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, ap, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
-					}
-				}
+		}
+		for jb := j0; jb < j1; jb += tileR {
+			switch i := (jb - j0) / tileR; {
+			case tcols:
+				// The next k block, spread over this one's panels.
+				p0, p1 := i*kc/npanels, (i+1)*kc/npanels
+				prefetch(j0, j1-j0, kb+kc+p0, p1-p0)
+			case jb+tileR < j1:
+				prefetch(jb+tileR, min(tileR, j1-jb-tileR), kb, kc)
+			default:
+				prefetch(j0, min(tileR, j1-j0), kb+kc, kc)
 			}
-			for i := 0; i < m; i++ {
-				d := dst[(i0+i)*rows+j0 : (i0+i)*rows+j1]
-				for r := range d {
-					d[r] = ctile[r*mp+i]
-				}
+			a, ar, ap := panelAt(s.panel, jb, kb, kl)
+			for ib := 0; ib < mp; ib += tc {
+				kernel(&ctile[(jb-j0)*mp+ib], uintptr(4*mp), a, ar, ap, &xt[ib*k+kb*tc], uintptr(4*tc), kl, kb == 0)
 			}
-		})
+		}
+	}
+	for i := 0; i < m; i++ {
+		d := dst[(i0+i)*rows+j0 : (i0+i)*rows+j1]
+		for r := range d {
+			d[r] = ctile[r*mp+i]
+		}
 	}
 }
 
@@ -236,25 +263,34 @@ func packTokens(xt, x []float32, m, mp, tc, k, threads int) {
 	if 2*m*k < 1<<18 {
 		threads = 1
 	}
-	const pb = 64
-	parallelTasks(mp/tc, threads, func(_, blk int) {
-		out := xt[blk*tc*k : (blk+1)*tc*k]
-		c0 := blk * tc
-		nv := min(tc, m-c0)
-		if nv < tc {
-			clear(out)
+	if threads <= 1 || mp/tc <= 1 {
+		for blk := 0; blk < mp/tc; blk++ {
+			packBlock(xt, x, m, tc, k, blk)
 		}
-		for p0 := 0; p0 < k; p0 += pb {
-			pl := min(pb, k-p0)
-			o := out[p0*tc : (p0+pl)*tc]
-			for c := 0; c < nv; c++ {
-				row := x[(c0+c)*k+p0 : (c0+c)*k+p0+pl]
-				for p, v := range row {
-					o[p*tc+c] = v
-				}
+		return
+	}
+	parallelTasks(mp/tc, threads, func(_, blk int) { packBlock(xt, x, m, tc, k, blk) })
+}
+
+// packBlock writes block blk of tc tokens of packTokens.
+func packBlock(xt, x []float32, m, tc, k, blk int) {
+	const pb = 64
+	out := xt[blk*tc*k : (blk+1)*tc*k]
+	c0 := blk * tc
+	nv := min(tc, m-c0)
+	if nv < tc {
+		clear(out)
+	}
+	for p0 := 0; p0 < k; p0 += pb {
+		pl := min(pb, k-p0)
+		o := out[p0*tc : (p0+pl)*tc]
+		for c := 0; c < nv; c++ {
+			row := x[(c0+c)*k+p0 : (c0+c)*k+p0+pl]
+			for p, v := range row {
+				o[p*tc+c] = v
 			}
 		}
-	})
+	}
 }
 
 func roundUp(v, m int) int { return (v + m - 1) / m * m }
