@@ -295,8 +295,12 @@ func trainLogged(ctx context.Context, task *bbtoy.Task, tc bbtoy.TrainConfig, ev
 		return nil, err
 	}
 	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %d steps\n", dir,
-			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, o.Steps)
+		steps := fmt.Sprintf("%d steps", o.Steps)
+		if until != nil {
+			steps = fmt.Sprintf("to the threshold %g (at most %d steps), then %d more", o.Threshold, o.Steps, o.After)
+		}
+		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %s\n", dir,
+			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, steps)
 	}
 	rc := RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
 		Dir: dir, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"}
