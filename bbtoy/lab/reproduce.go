@@ -561,6 +561,8 @@ func (res *ReproResult) compareMinimal() {
 	}
 	res.check("full", "share of non-trigger queries with Δlogit_BOS > 0, layer 1", step, full.PositiveShare, "(info)", true, "", "")
 	res.check("no layer 0", "share of non-trigger queries with Δlogit_BOS > 0, layer 1", step, abl.PositiveShare, "(info)", true, "", "")
+	res.check("full", "mean Δlogit_BOS at layer 1, all non-trigger queries", step, full.DLogitMean, "(info)", true, "", "")
+	res.check("no layer 0", "mean Δlogit_BOS at layer 1, all non-trigger queries", step, abl.DLogitMean, "(info)", true, "", "")
 	res.check("full", "bigram excess risk", step, full.BigramExcess, "(info)", true, "", "")
 	// The paper's directions: removing layer 0 removes the residual peak and
 	// the sink, and the BOS value state is no longer drained.
