@@ -2,10 +2,12 @@ package bbtoy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,11 +16,24 @@ import (
 
 // TestSpeedVsTorch compares training throughput with the PyTorch anchor
 // (bench/bb_torch.py beside the fixtures, Debian's /usr/bin/python3 with
-// python3-torch) on the same configuration: d 64, 1 layer, batch 64, AdamW,
-// 2 threads. The two alternate for 3 rounds so that both see the same machine
-// load; each round times 5 steps after one warm-up step (median step time,
-// batch generation included on both sides). Opt-in: BBTOY_TORCH=1.
+// python3-torch) on the same configuration: d 64, batch 64, AdamW, 2 threads,
+// 1 layer (want ≥ 1×) and 3 layers (want ≥ 2×). The two alternate for 3
+// rounds so that both see the same machine load; each round times 5 steps
+// after one warm-up step (median step time, batch generation included on both
+// sides). Opt-in: BBTOY_TORCH=1 (BBTOY_TORCH_LAYERS=3 for one configuration).
 func TestSpeedVsTorch(t *testing.T) {
+	for _, tc := range []struct {
+		layers int
+		want   float64
+	}{{1, 1}, {3, 2}} {
+		if l := os.Getenv("BBTOY_TORCH_LAYERS"); l != "" && l != strconv.Itoa(tc.layers) {
+			continue
+		}
+		t.Run(fmt.Sprintf("layers=%d", tc.layers), func(t *testing.T) { speedVsTorch(t, tc.layers, tc.want) })
+	}
+}
+
+func speedVsTorch(t *testing.T, layers int, want float64) {
 	if os.Getenv("BBTOY_TORCH") == "" {
 		t.Skip("set BBTOY_TORCH=1 to compare training speed with bench/bb_torch.py")
 	}
@@ -34,7 +49,7 @@ func TestSpeedVsTorch(t *testing.T) {
 	const steps, B = 5, 64
 	var ratios []float64
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command("/usr/bin/python3", script, "--bench", "5", "--d", "64", "--B", "64", "--L", "1")
+		cmd := exec.Command("/usr/bin/python3", script, "--bench", "5", "--d", "64", "--B", "64", "--L", strconv.Itoa(layers))
 		cmd.Env = append(os.Environ(), "BB_THREADS=2")
 		out, err := cmd.Output()
 		if err != nil {
@@ -46,7 +61,7 @@ func TestSpeedVsTorch(t *testing.T) {
 		if err := json.Unmarshal(out, &tr); err != nil {
 			t.Fatalf("bb_torch.py output %q: %v", out, err)
 		}
-		trn, err := NewTrainer(task, TrainConfig{Model: DefaultConfig(task, 64, 1), Optim: DefaultAdamW(1e-3), Batch: B, Seed: 42, Threads: 2})
+		trn, err := NewTrainer(task, TrainConfig{Model: DefaultConfig(task, 64, layers), Optim: DefaultAdamW(1e-3), Batch: B, Seed: 42, Threads: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +79,7 @@ func TestSpeedVsTorch(t *testing.T) {
 	}
 	slices.Sort(ratios)
 	t.Logf("median ratio sinkscope/torch: %.2f", ratios[1])
-	if ratios[1] < 1 {
-		t.Errorf("sinkscope trains at %.2f× the PyTorch anchor's tokens/s, want ≥ 1", ratios[1])
+	if ratios[1] < want {
+		t.Errorf("%d layers: sinkscope trains at %.2f× the PyTorch anchor's tokens/s, want ≥ %g", layers, ratios[1], want)
 	}
 }

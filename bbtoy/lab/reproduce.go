@@ -11,17 +11,27 @@ import (
 	"slices"
 
 	"github.com/sinkscope/sinkscope/bbtoy"
+	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/loader"
 )
 
 // Experiments reproduced by Reproduce.
 const (
 	ExpSink = "sink" // 1 layer, softmax, AdamW: sink, value drain and Δlogit growth (PAPER §1.7)
 	ExpReLU = "relu" // softmax vs ReLU attention (PAPER §4.1)
-	ExpSGD  = "sgd"  // 3 layers, AdamW vs SGD: the residual-state peak (PAPER §4.2)
+	ExpSGD  = "sgd"  // 3 layers, AdamW vs SGD at matched learning: the residual-state peak (PAPER §4.2)
+	// ExpMinimal is the minimal residual-peak structure (PAPER §4.3): 3
+	// layers, no attention in layer 2, measured whole and with layer 0 removed.
+	ExpMinimal = "minimal"
 )
 
+// sgdGrid is the learning-rate grid the sgd experiment searches, in order,
+// until SGD learns the task within the step budget (the paper's lr first).
+func sgdGrid() []float64 { return []float64{0.03, 0.1, 0.3} }
+
 // ReproOptions scales an experiment to the machine. Zero fields take the
-// experiment's defaults (d 64, batch 64; steps 3000 sink, 800 relu, 2000 sgd).
+// experiment's defaults (d 64, batch 64; steps 3000 sink, 800 relu, 4000 sgd,
+// 3000 minimal).
 type ReproOptions struct {
 	Dir       string // runs go to Dir/<run>/ (dynamics.jsonl, checkpoints); plots to Dir/*.png
 	D         int
@@ -32,6 +42,12 @@ type ReproOptions struct {
 	EvalEvery int // default 50
 	EvalBatch int // default 128
 	Progress  io.Writer
+	// The sgd experiment trains each optimiser until its backcopy risk and
+	// bigram excess risk are both ≤ Threshold (default 0.05), searching at
+	// most Steps steps, then After more steps (default 1000), the same for
+	// both optimisers.
+	Threshold float64
+	After     int
 	// Reuse takes a run's records from an existing Dir/<run>/dynamics.jsonl
 	// that reaches Steps instead of training it again (records after Steps
 	// are dropped). The caller vouches that it was trained with the same
@@ -71,19 +87,37 @@ type ReproResult struct {
 	Checks     []Check
 	Table      []PaperRow
 	Plots      []string
+	// Matched holds the sgd experiment's runs at matched learning, by
+	// optimiser ("adamw", "sgd"; SGD's is the first learning rate of the
+	// grid that learned, or the last one tried).
+	Matched map[string]Matched
+	// Minimal holds the minimal experiment's measurements at the end of
+	// training: "full" and "no layer 0".
+	Minimal map[string]MinimalStats
+}
+
+// Matched is one optimiser's run in the sgd experiment.
+type Matched struct {
+	Run       string    // key of its records in ReproResult.Runs
+	LR        float64   // learning rate
+	Tried     []float64 // learning rates tried, in order (SGD's grid search)
+	Reached   bool      // the threshold was met within the step budget
+	Threshold Record    // the first record meeting it (zero when not reached)
+	End       Record    // the last record
 }
 
 type expRun struct {
-	name string
-	tc   bbtoy.TrainConfig
+	name  string
+	tc    bbtoy.TrainConfig
+	until bool // train to the threshold, then After more steps
 }
 
 // Reproduce trains the runs of experiment exp and compares them with the
 // paper's numbers and the acceptance bounds.
 func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, error) {
 	task := bbtoy.BuiltinTask()
-	if o.D < 0 || o.Batch < 0 || o.Steps < 0 || o.EvalEvery < 0 || o.EvalBatch < 0 {
-		return nil, optionf("d, batch, steps, eval-every and eval batch must be positive (or 0 for the experiment's default)")
+	if o.D < 0 || o.Batch < 0 || o.Steps < 0 || o.EvalEvery < 0 || o.EvalBatch < 0 || o.After < 0 || o.Threshold < 0 {
+		return nil, optionf("d, batch, steps, eval-every, eval batch, after and threshold must be positive (or 0 for the experiment's default)")
 	}
 	if o.D == 0 {
 		o.D = 64
@@ -103,7 +137,7 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	mk := func(name string, layers int, attn string, opt bbtoy.OptimConfig) expRun {
 		c := bbtoy.DefaultConfig(task, o.D, layers)
 		c.Attention = attn
-		return expRun{name, bbtoy.TrainConfig{Model: c, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}}
+		return expRun{name: name, tc: bbtoy.TrainConfig{Model: c, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}}
 	}
 	var runs []expRun
 	switch exp {
@@ -118,34 +152,83 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 			o.Steps = 800
 		}
 	case ExpSGD:
-		runs = []expRun{mk("adamw", 3, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3)), mk("sgd", 3, bbtoy.Softmax, bbtoy.DefaultSGD(0.03))}
 		if o.Steps == 0 {
-			o.Steps = 2000
+			o.Steps = 4000
+		}
+		if o.After == 0 {
+			o.After = 1000
+		}
+		if o.Threshold == 0 {
+			o.Threshold = 0.05
+		}
+		a := mk("adamw", 3, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3))
+		a.until = true
+		runs = []expRun{a}
+	case ExpMinimal:
+		r := mk("minimal", 3, bbtoy.Softmax, bbtoy.DefaultAdamW(1e-3))
+		r.tc.Model.NoAttn[2] = true
+		runs = []expRun{r}
+		if o.Steps == 0 {
+			o.Steps = 3000
 		}
 	default:
-		return nil, optionf("experiment %q, want %s, %s or %s", exp, ExpSink, ExpReLU, ExpSGD)
+		return nil, optionf("experiment %q, want %s, %s, %s or %s", exp, ExpSink, ExpReLU, ExpSGD, ExpMinimal)
 	}
 	res := &ReproResult{Experiment: exp, Runs: map[string][]Record{}}
 	ev := NewEvaluator(task, o.EvalBatch, 42, o.Threads)
-	for _, r := range runs {
+	until := func(r Record) bool { return r.BackcopyRisk <= o.Threshold && r.BigramExcess <= o.Threshold }
+	train := func(r expRun) ([]Record, error) {
 		dir := filepath.Join(o.Dir, r.name)
+		var u func(Record) bool
+		if r.until {
+			u = until
+		}
 		if o.Reuse {
-			if recs, err := ReadDynamics(filepath.Join(dir, "dynamics.jsonl")); err == nil && len(recs) > 0 && recs[len(recs)-1].Step >= o.Steps {
-				for len(recs) > 0 && recs[len(recs)-1].Step > o.Steps {
-					recs = recs[:len(recs)-1]
+			if recs, err := ReadDynamics(filepath.Join(dir, "dynamics.jsonl")); err == nil {
+				if recs, ok := reusable(recs, o.Steps, o.After, u); ok {
+					if o.Progress != nil {
+						fmt.Fprintf(o.Progress, "== %s: reusing %d records of dynamics.jsonl up to step %d\n", dir, len(recs), recs[len(recs)-1].Step)
+					}
+					res.Runs[r.name] = recs
+					return recs, nil
 				}
-				if o.Progress != nil {
-					fmt.Fprintf(o.Progress, "== %s: reusing %d records of dynamics.jsonl up to step %d\n", dir, len(recs), recs[len(recs)-1].Step)
-				}
-				res.Runs[r.name] = recs
-				continue
 			}
 		}
-		recs, err := trainLogged(ctx, task, r.tc, ev, o, dir)
+		recs, err := trainLogged(ctx, task, r.tc, ev, o, dir, u)
 		if err != nil {
 			return nil, err
 		}
 		res.Runs[r.name] = recs
+		return recs, nil
+	}
+	for _, r := range runs {
+		if _, err := train(r); err != nil {
+			return nil, err
+		}
+	}
+	switch exp {
+	case ExpSGD:
+		res.Matched = map[string]Matched{"adamw": matched("adamw", 1e-3, res.Runs["adamw"], until)}
+		sg := Matched{}
+		for _, lr := range sgdGrid() {
+			r := mk(fmt.Sprintf("sgd-lr%g", lr), 3, bbtoy.Softmax, bbtoy.DefaultSGD(lr))
+			r.until = true
+			recs, err := train(r)
+			if err != nil {
+				return nil, err
+			}
+			tried := append(sg.Tried, lr)
+			sg = matched(r.name, lr, recs, until)
+			sg.Tried = tried
+			if sg.Reached {
+				break
+			}
+		}
+		res.Matched["sgd"] = sg
+	case ExpMinimal:
+		if err := res.measureMinimal(ev, o.Dir); err != nil {
+			return nil, err
+		}
 	}
 	res.compare()
 	if err := res.plot(o.Dir); err != nil {
@@ -154,18 +237,77 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	return res, nil
 }
 
-// trainLogged runs one training into dir with its dynamics log and a final checkpoint.
-func trainLogged(ctx context.Context, task *bbtoy.Task, tc bbtoy.TrainConfig, ev *Evaluator, o ReproOptions, dir string) ([]Record, error) {
+// reusable returns the records of a log that covers a run of at most steps
+// (with until: up to its threshold plus after steps, or steps when it never
+// met the threshold), cut where that run would have stopped.
+func reusable(recs []Record, steps, after int, until func(Record) bool) ([]Record, bool) {
+	end := steps
+	if until != nil {
+		if th, ok := Threshold(recs, until); ok && th.Step <= steps {
+			end = th.Step + after
+		}
+	}
+	if len(recs) == 0 || recs[len(recs)-1].Step < end {
+		return nil, false
+	}
+	for len(recs) > 0 && recs[len(recs)-1].Step > end {
+		recs = recs[:len(recs)-1]
+	}
+	return recs, true
+}
+
+// matched summarises one optimiser's run at matched learning.
+func matched(run string, lr float64, recs []Record, until func(Record) bool) Matched {
+	mr := Matched{Run: run, LR: lr, Tried: []float64{lr}, End: recs[len(recs)-1]}
+	mr.Threshold, mr.Reached = Threshold(recs, until)
+	return mr
+}
+
+// measureMinimal loads the minimal run's final checkpoint and measures it
+// whole and with layer 0 removed.
+func (res *ReproResult) measureMinimal(ev *Evaluator, dir string) error {
+	recs := res.Runs["minimal"]
+	ck, err := loader.Open(CheckpointDir(filepath.Join(dir, "minimal"), recs[len(recs)-1].Step))
+	if err != nil {
+		return err
+	}
+	defer ck.Close()
+	m, err := bbtoy.New(ck)
+	if err != nil {
+		return err
+	}
+	res.Minimal = map[string]MinimalStats{}
+	for name, hs := range map[string]*hooks.Set{"full": nil, "no layer 0": RemoveLayer0()} {
+		st, err := ev.MeasureMinimal(m, hs)
+		if err != nil {
+			return err
+		}
+		res.Minimal[name] = st
+	}
+	return nil
+}
+
+// trainLogged runs one training into dir with its dynamics log and a final
+// checkpoint; with until, it stops After steps after the threshold.
+func trainLogged(ctx context.Context, task *bbtoy.Task, tc bbtoy.TrainConfig, ev *Evaluator, o ReproOptions, dir string, until func(Record) bool) ([]Record, error) {
 	tr, err := bbtoy.NewTrainer(task, tc)
 	if err != nil {
 		return nil, err
 	}
 	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %d steps\n", dir,
-			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, o.Steps)
+		steps := fmt.Sprintf("%d steps", o.Steps)
+		if until != nil {
+			steps = fmt.Sprintf("to the threshold %g (at most %d steps), then %d more", o.Threshold, o.Steps, o.After)
+		}
+		fmt.Fprintf(o.Progress, "== %s: %d layer(s), d %d, batch %d, %s attention, %s lr %g, %s\n", dir,
+			tc.Model.Layers, tc.Model.D, tc.Batch, tc.Model.Attention, tc.Optim.Name, tc.Optim.LR, steps)
 	}
-	return runLogged(ctx, tr, RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
-		Dir: dir, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"})
+	rc := RunConfig{Steps: o.Steps, EvalEvery: o.EvalEvery, Eval: ev, Checkpoints: []int{o.Steps},
+		Dir: dir, Progress: o.Progress, Command: "sinkscope bbtoy reproduce"}
+	if until != nil {
+		rc.Until, rc.After, rc.Checkpoints = until, o.After, nil
+	}
+	return runLogged(ctx, tr, rc)
 }
 
 // ReadDynamics reads a dynamics.jsonl file.
@@ -236,7 +378,11 @@ var (
 )
 
 func (res *ReproResult) table(run string, steps []int, metric string, paper []float64, f func(Record) float64) {
-	recs := res.Runs[run]
+	res.tableOf(run, res.Runs[run], steps, metric, paper, f)
+}
+
+// tableOf is table on the records recs, listed under run.
+func (res *ReproResult) tableOf(run string, recs []Record, steps []int, metric string, paper []float64, f func(Record) float64) {
 	last := recs[len(recs)-1].Step
 	for i, s := range steps {
 		v := math.NaN()
@@ -307,27 +453,132 @@ func (res *ReproResult) compare() {
 		res.table("relu", paperReLUSteps, "attn_bos_paper", paperReLU["attn_bos_paper"], attnBOS)
 		res.table("relu", paperReLUSteps, "value_norm_bos_full_wo", paperReLU["value_norm_bos_full_wo"], vnorm)
 	case ExpSGD:
-		for _, run := range []string{"adamw", "sgd"} {
-			recs := res.Runs[run]
-			last := recs[len(recs)-1]
-			for l := 0; l < min(2, len(last.Layers)); l++ {
-				L := last.Layers[l]
-				res.check(run, fmt.Sprintf("‖Res_BOS‖ layer %d / step 0", l), last.Step, L.ResBOSPaper/recs[0].Layers[l].ResBOSPaper, "(info)", true, "", "")
-				res.check(run, fmt.Sprintf("resid_norm_first / resid_norm_rest, layer %d", l), last.Step,
-					L.ResidNormFirst/L.ResidNormRest, "(info)", true, "", "")
-			}
-			res.check(run, "Attn_BOS layer 1, non-trigger queries", last.Step, last.Layers[1].AttnBOSPaper, "(info)", true, "", "")
-			res.check(run, "backcopy risk", last.Step, last.BackcopyRisk, "(info)", true, "", "")
-			res.check(run, "bigram excess risk", last.Step, last.BigramExcess, "(info)", true, "", "")
-			res.table(run, paperResSteps, "res_bos_paper_l0", paperRes[run], resBOS)
-			res.table(run, paperResSteps, "res_bos_paper_l1", make([]float64, len(paperResSteps)), func(r Record) float64 { return r.Layers[1].ResBOSPaper })
+		res.compareSGD()
+	case ExpMinimal:
+		res.compareMinimal()
+	}
+}
+
+// ratioAt is layer l's ‖Res_BOS‖ over the median ‖resid_post‖ of the other
+// positions; NaN for a zero record (a threshold never reached).
+func ratioAt(r Record, l int) float64 {
+	if l >= len(r.Layers) {
+		return math.NaN()
+	}
+	return r.Layers[l].ResidNormFirst / r.Layers[l].ResidNormRest
+}
+
+func (res *ReproResult) compareSGD() {
+	resBOS := func(r Record) float64 { return r.Layers[0].ResBOSPaper }
+	for _, opt := range []string{"adamw", "sgd"} {
+		mr := res.Matched[opt]
+		res.check(opt, "learning rate", mr.End.Step, mr.LR, "(info)", true, "", map[string]string{"adamw": "3e-4", "sgd": "0.03"}[opt])
+		reached := 0.0
+		if mr.Reached {
+			reached = 1
 		}
-		for i := range res.Table {
-			if res.Table[i].Metric == "res_bos_paper_l1" {
-				res.Table[i].Paper = math.NaN() // the paper's table is layer 0 only
+		res.check(opt, "threshold reached (1 = yes)", mr.End.Step, reached, "1", mr.Reached, "", "")
+		thStep := math.NaN()
+		th := Record{}
+		if mr.Reached {
+			thStep, th = float64(mr.Threshold.Step), mr.Threshold
+		}
+		res.check(opt, "threshold step", mr.End.Step, thStep, "(info)", true, "", "")
+		for l := 0; l < 2; l++ {
+			for _, at := range []struct {
+				name string
+				r    Record
+			}{{"threshold", th}, {"end", mr.End}} {
+				v := math.NaN()
+				if l < len(at.r.Layers) {
+					v = at.r.Layers[l].ResBOSPaper
+				}
+				res.check(opt, fmt.Sprintf("‖Res_BOS‖ layer %d at %s", l, at.name), at.r.Step, v, "(info)", true, "", "")
+				res.check(opt, fmt.Sprintf("‖Res_BOS‖ / median other, layer %d at %s", l, at.name), at.r.Step, ratioAt(at.r, l), "(info)", true, "", "")
 			}
+		}
+		res.check(opt, "backcopy risk at end", mr.End.Step, mr.End.BackcopyRisk, "(info)", true, "", "")
+		res.check(opt, "bigram excess risk at end", mr.End.Step, mr.End.BigramExcess, "(info)", true, "", "")
+		recs := res.Runs[mr.Run]
+		res.tableOf(opt, recs, paperResSteps, "res_bos_paper_l0", paperRes[opt], resBOS)
+		nan := make([]float64, len(paperResSteps))
+		for i := range nan {
+			nan[i] = math.NaN() // the paper's table is layer 0 only
+		}
+		res.tableOf(opt, recs, paperResSteps, "res_bos_paper_l1", nan, func(r Record) float64 { return r.Layers[1].ResBOSPaper })
+	}
+	a, s := res.Matched["adamw"], res.Matched["sgd"]
+	th := func(m Matched) Record {
+		if m.Reached {
+			return m.Threshold
+		}
+		return Record{}
+	}
+	d := ratioAt(th(a), 0) - ratioAt(th(s), 0)
+	res.check("adamw − sgd", "layer-0 ratio difference at threshold", a.Threshold.Step, d, "> 0", d > 0, "", "Adam's peak grows, SGD's does not")
+	d = ratioAt(a.End, 0) - ratioAt(s.End, 0)
+	res.check("adamw − sgd", "layer-0 ratio difference at end", a.End.Step, d, "> 0", d > 0, "", "140.7 vs 20.4 (‖Res_BOS‖ @10k)")
+	d = ratioAt(a.End, 0) - ratioAt(th(a), 0)
+	res.check("adamw", "layer-0 ratio growth, threshold → end", a.End.Step, d, "> 0", d > 0, "", "34.4 → 140.7 (1k → 10k)")
+	d = ratioAt(s.End, 0) - ratioAt(th(s), 0)
+	res.check("sgd", "layer-0 ratio growth, threshold → end", s.End.Step, d, "(info)", true, "", "29.1 → 20.4 (1k → 10k)")
+}
+
+// paperMinimal is PAPER §4.3's table: full model, layer 0 removed.
+var paperMinimal = map[string][2]float64{
+	"Res_BOS − mean Res_other after layer 0": {106.1, 0.71},
+	"mean positive Δlogit_BOS at layer 1":    {18.9, 1.92},
+	"‖W_O v_BOS‖ at layer 1":                 {0.73, 10.6},
+	"backcopy risk":                          {math.NaN(), 2.44},
+	"bigram risk":                            {math.NaN(), 2.47},
+}
+
+func (res *ReproResult) compareMinimal() {
+	recs := res.Runs["minimal"]
+	step := recs[len(recs)-1].Step
+	full, abl := res.Minimal["full"], res.Minimal["no layer 0"]
+	get := []struct {
+		name string
+		f    func(MinimalStats) float64
+	}{
+		{"Res_BOS − mean Res_other after layer 0", func(s MinimalStats) float64 { return s.ResGap }},
+		{"mean positive Δlogit_BOS at layer 1", func(s MinimalStats) float64 { return s.DLogitPositive }},
+		{"‖W_O v_BOS‖ at layer 1", func(s MinimalStats) float64 { return s.ValueNormBOS }},
+		{"backcopy risk", func(s MinimalStats) float64 { return s.BackcopyRisk }},
+		{"bigram risk", func(s MinimalStats) float64 { return s.BigramRisk }},
+	}
+	for _, g := range get {
+		p := paperMinimal[g.name]
+		for i, run := range []string{"full", "no layer 0"} {
+			st := full
+			if i == 1 {
+				st = abl
+			}
+			v := g.f(st)
+			res.check(run, g.name, step, v, "(info)", true, "", paperNum(p[i]))
+			res.Table = append(res.Table, PaperRow{Run: run, Step: step, Metric: g.name, Ours: v, Paper: p[i]})
 		}
 	}
+	res.check("full", "share of non-trigger queries with Δlogit_BOS > 0, layer 1", step, full.PositiveShare, "(info)", true, "", "")
+	res.check("no layer 0", "share of non-trigger queries with Δlogit_BOS > 0, layer 1", step, abl.PositiveShare, "(info)", true, "", "")
+	res.check("full", "mean Δlogit_BOS at layer 1, all non-trigger queries", step, full.DLogitMean, "(info)", true, "", "")
+	res.check("no layer 0", "mean Δlogit_BOS at layer 1, all non-trigger queries", step, abl.DLogitMean, "(info)", true, "", "")
+	res.check("full", "bigram excess risk", step, full.BigramExcess, "(info)", true, "", "")
+	// The paper's directions: removing layer 0 removes the residual peak and
+	// the sink, and the BOS value state is no longer drained.
+	d := full.ResGap - abl.ResGap
+	res.check("full − no layer 0", "Res_BOS gap after layer 0", step, d, "> 0", d > 0, "", "106.1 − 0.71")
+	d = full.DLogitPositive - abl.DLogitPositive
+	res.check("full − no layer 0", "mean positive Δlogit_BOS at layer 1", step, d, "> 0", d > 0, "", "18.9 − 1.92")
+	d = full.ValueNormBOS - abl.ValueNormBOS
+	res.check("full − no layer 0", "‖W_O v_BOS‖ at layer 1", step, d, "< 0", d < 0, "", "0.73 − 10.6")
+}
+
+func paperNum(v float64) string {
+	if v != v {
+		return ""
+	}
+	return fmt.Sprintf("%g", v)
 }
 
 func (res *ReproResult) plot(dir string) error {
@@ -366,13 +617,26 @@ func (res *ReproResult) plot(dir string) error {
 		}
 		return add("relu_value_norm.png", "‖W_O v_BOS‖: softmax vs ReLU attention", "value norm", s, false)
 	case ExpSGD:
-		var s []Series
-		for _, run := range []string{"adamw", "sgd"} {
+		var s, q []Series
+		for _, opt := range []string{"adamw", "sgd"} {
+			mr := res.Matched[opt]
 			for l := 0; l < 2; l++ {
-				s = append(s, pick(run, fmt.Sprintf("%s layer %d", run, l), l, func(r Record) float64 { return r.Layers[l].ResBOSPaper }))
+				name := fmt.Sprintf("%s lr %g layer %d", opt, mr.LR, l)
+				s = append(s, pick(mr.Run, name, l, func(r Record) float64 { return r.Layers[l].ResBOSPaper }))
+				q = append(q, pick(mr.Run, name, l, func(r Record) float64 { return ratioAt(r, l) }))
 			}
 		}
-		return add("sgd_res_bos.png", "‖Res_BOS‖, 3 layers: AdamW vs SGD", "‖resid_post at BOS‖", s, false)
+		if err := add("sgd_res_bos.png", "‖Res_BOS‖, 3 layers: AdamW vs SGD", "‖resid_post at BOS‖", s, false); err != nil {
+			return err
+		}
+		return add("sgd_res_ratio.png", "‖Res_BOS‖ / median ‖resid_post‖ of the other positions: AdamW vs SGD", "ratio", q, false)
+	case ExpMinimal:
+		var s []Series
+		for l := 0; l < 2; l++ {
+			s = append(s, pick("minimal", fmt.Sprintf("‖Res_BOS‖ layer %d", l), l, func(r Record) float64 { return r.Layers[l].ResBOSPaper }))
+		}
+		s = append(s, pick("minimal", "‖W_O v_BOS‖ layer 1", 1, func(r Record) float64 { return r.Layers[1].ValueNormBOSFullWO }))
+		return add("minimal_dynamics.png", "3 layers, no attention in layer 2: BOS residual and value norms", "norm", s, false)
 	}
 	return nil
 }

@@ -22,6 +22,24 @@ type RunConfig struct {
 	Log         io.Writer  // dynamics records as JSON Lines (nil: none)
 	Progress    io.Writer  // one human-readable line per record (nil: none)
 	Command     string     // recorded in each checkpoint's training info
+	// Until, when set, ends the run early: once a record satisfies it (at
+	// step s, the run's threshold), training goes on for After more steps
+	// and stops at s+After, which may exceed Steps; Steps only bounds the
+	// search for the threshold. The threshold and final steps are
+	// checkpointed too. Until needs Eval and EvalEvery > 0.
+	Until func(Record) bool
+	After int
+}
+
+// Threshold returns the first record that satisfies until, and false when
+// none does.
+func Threshold(recs []Record, until func(Record) bool) (Record, bool) {
+	for _, r := range recs {
+		if until(r) {
+			return r, true
+		}
+	}
+	return Record{}, false
 }
 
 // LogSpacedSteps returns 0, 1, 2, 5, 10, 20, 50, ... up to and including max.
@@ -62,9 +80,15 @@ func Run(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, error)
 		_, err = rc.Log.Write(append(b, '\n'))
 		return err
 	}
+	if rc.Until != nil && (rc.Eval == nil || rc.EvalEvery <= 0 || rc.After < 0) {
+		return nil, optionf("a run with a threshold needs an evaluator, a record interval and After ≥ 0")
+	}
+	end := rc.Steps // the last step; s+After once the threshold is met at s
+	reached := false
+	ckpt := slices.Clone(rc.Checkpoints)
 	for {
 		s := tr.StepCount()
-		if rc.Eval != nil && rc.EvalEvery > 0 && (s%rc.EvalEvery == 0 || s == rc.Steps) {
+		if rc.Eval != nil && rc.EvalEvery > 0 && (s%rc.EvalEvery == 0 || s == end) {
 			r, err := rc.Eval.Measure(tr.Model())
 			if err != nil {
 				return recs, fmt.Errorf("%w (at step %d)", err, s)
@@ -79,8 +103,15 @@ func Run(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, error)
 				fmt.Fprintf(rc.Progress, "step %6d  loss %.4f  backcopy %.4f  bigram excess %.4f  first_attn %.3f  value_norm_first %.3f  dlogit_paper_mean %.2f  res_bos_paper %.1f  (%.1fs)\n",
 					s, r.Loss, r.BackcopyRisk, r.BigramExcess, l0.FirstAttn, l0.ValueNormFirst, l0.DLogitPaperMean, l0.ResBOSPaper, r.Seconds)
 			}
+			if rc.Until != nil && !reached && rc.Until(r) {
+				reached, end = true, s+rc.After
+				ckpt = append(ckpt, s, end)
+				if rc.Progress != nil {
+					fmt.Fprintf(rc.Progress, "threshold reached at step %d: training on to step %d\n", s, end)
+				}
+			}
 		}
-		if slices.Contains(rc.Checkpoints, s) && rc.Dir != "" {
+		if (slices.Contains(ckpt, s) || rc.Until != nil && s >= end) && rc.Dir != "" {
 			info := tr.Info()
 			info.Command = rc.Command
 			tr.Model().SetTraining(info)
@@ -88,7 +119,7 @@ func Run(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, error)
 				return recs, err
 			}
 		}
-		if s >= rc.Steps {
+		if s >= end {
 			return recs, nil
 		}
 		if err := ctx.Err(); err != nil {

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/sinkscope/sinkscope/internal/stats"
@@ -27,7 +28,7 @@ type SeedStudy struct {
 // and gathers every check over the seeds. At this scale whether and when
 // the sink forms varies from seed to seed, so one run says little about a
 // bound; a check of the study passes when it passes on more than half of the
-// seeds, and its Value is the median.
+// seeds, and its Value is the median of its values that are not NaN.
 func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uint64) (*SeedStudy, error) {
 	if len(seeds) == 0 {
 		return nil, optionf("a seed study needs at least one seed")
@@ -58,7 +59,13 @@ func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uin
 				sc.Passes++
 			}
 		}
-		sc.Value = stats.Median(sc.Values)
+		var finite []float64 // a threshold never reached has NaN values
+		for _, v := range sc.Values {
+			if !math.IsNaN(v) {
+				finite = append(finite, v)
+			}
+		}
+		sc.Value = stats.Median(finite)
 		sc.Pass = 2*sc.Passes > len(seeds)
 		st.Checks = append(st.Checks, sc)
 	}

@@ -65,6 +65,7 @@ func TestBBToyUsage(t *testing.T) {
 		{"bbtoy", "reproduce", "--experiment", "grokking", "--out", "x"},
 		{"bbtoy", "reproduce", "--experiment", "sink", "--out", "x", "--seed", "1", "--seeds", "2-3"},
 		{"bbtoy", "reproduce", "--experiment", "sink", "--out", "x", "--seeds", "0"},
+		{"bbtoy", "reproduce", "--experiment", "sgd", "--out", "x", "--after", "-1"},
 		{"bbtoy", "analyze", "--format", "xml"},
 	} {
 		var out, errb bytes.Buffer
@@ -106,5 +107,48 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 	b, _ := strconv.ParseFloat(f[9], 64)
 	if math.Abs(med-(a+b)/2) > 1e-12 {
 		t.Errorf("median %g of %g and %g, want their mean", med, a, b)
+	}
+}
+
+// TestBBToyReproduceSGDMinimalSeeds runs the sgd and minimal experiments over
+// two seeds at a toy scale, as JSON: SGD never reaches the threshold in 4
+// steps, so its threshold values are null (not NaN, which JSON cannot hold)
+// and the study fails on the threshold check; minimal prints its checks.
+func TestBBToyReproduceSGDMinimalSeeds(t *testing.T) {
+	for _, tc := range []struct {
+		exp, fail string
+	}{
+		{"sgd", "threshold reached (1 = yes) passed on 0 of 2 seeds"},
+		{"minimal", ""},
+	} {
+		var out, errb bytes.Buffer
+		code := run([]string{"bbtoy", "reproduce", "--experiment", tc.exp, "--seeds", "1-2", "--d", "8", "--batch", "2", "--steps", "4",
+			"--eval-every", "2", "--eval-batch", "2", "--threads", "1", "--out", t.TempDir(), "--format", "json"}, &out, &errb)
+		if tc.fail != "" && (code != 1 || !strings.Contains(errb.String(), tc.fail)) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", tc.exp, code, errb.String(), tc.fail)
+		}
+		var rows []map[string]any
+		dec := json.NewDecoder(&out)
+		for dec.More() {
+			var r map[string]any
+			if err := dec.Decode(&r); err != nil {
+				t.Fatalf("%s: output is not JSON Lines: %v\n%s", tc.exp, err, errb.String())
+			}
+			rows = append(rows, r)
+		}
+		if len(rows) == 0 {
+			t.Fatalf("%s: no rows; stderr %s", tc.exp, errb.String())
+		}
+		if tc.exp == "sgd" {
+			found := false
+			for _, r := range rows {
+				if r["run"] == "sgd" && r["metric"] == "threshold step" {
+					found = r["seed_1"] == nil && r["median"] == nil
+				}
+			}
+			if !found {
+				t.Errorf("sgd: no threshold step row with null values: %v", rows)
+			}
+		}
 	}
 }

@@ -57,15 +57,13 @@ const headsLong = `heads runs each MODEL over the sequences of each domain and p
   top_sink, second_sink  the two keys (positions in the first half) with the most attention mass
   ablation_dloss       (with --ablate) mean over sequences of the next-token loss with the head
                        zeroed minus without; empty/null for heads not ablated
-  class                dormant, mixed or active under --rule, which may be any score column
-                       or out_norm (1 − head_out_norm_ln, clipped). first_attn, entropy and
-                       out_norm are dormant when high (≥ --tau-dormant, default 0.8; active
-                       < --tau-active, default 0.5); the norms when low (≤ --tau-dormant;
-                       active > --tau-active; ahon_ln and head_out_norm_ln default to 0.2 and
-                       0.5, the raw norms need both thresholds given)
+  class                dormant, mixed or active under --rule: any score column or out_norm
+                       (1 − head_out_norm_ln, clipped). first_attn, entropy, out_norm are dormant
+                       when high (defaults ≥ 0.8, active < 0.5), norms when low (ahon_ln and
+                       head_out_norm_ln: ≤ 0.2, > 0.5; raw norms need both --tau flags)
 
-The metrics package documentation defines each number once. Per-sequence values are averaged
-over the domain's sequences (the normalised scores are normalised per sequence).
+The metrics package documentation defines each number once; per-sequence values (normalised
+per sequence) are averaged over the domain's sequences.
 
 Domains: --domain NAME=PATH (repeatable), and --ids/--text as a one-sequence domain named
 "input". Texts are encoded under --bos, cut to --seq-len tokens, and shorter ones skipped

@@ -27,12 +27,7 @@ mapped weights, one layer's float32 activations (attention a block of 64 queries
 a time, the MLP 512 positions at a time) and 256 positions' logits.`,
 		Example: `  sinkscope inspect ./stories260K_hf
   sinkscope inspect allenai/OLMo-1B-0724-hf@step1000-tokens4B --seq-len 2048 --format json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("inspect: want exactly one MODEL argument, got %d", len(args))
-			}
-			return nil
-		},
+		Args: models("inspect", false),
 	}
 	format := formatFlag(c, "table")
 	c.Flags().IntVar(&seqLen, "seq-len", 256, "sequence length for the peak-memory estimate")

@@ -29,6 +29,17 @@ func (e usageError) Unwrap() error { return e.err }
 // usagef returns a usage error (exit code 2).
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// models accepts one MODEL argument, or none when optional, else it is a
+// usage error.
+func models(cmd string, optional bool) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 1 || len(args) == 0 && !optional {
+			return usagef("%s: want %s MODEL argument, got %d", cmd, map[bool]string{false: "exactly one", true: "at most one"}[optional], len(args))
+		}
+		return nil
+	}
+}
+
 // run executes the command line args and returns the process exit code:
 // 0 success, 1 runtime error, 2 usage error.
 func run(args []string, stdout, stderr io.Writer) int {

@@ -32,12 +32,7 @@ JSON output is one object: {"ids": [...], "tokens": [...]} or {"text": "..."}.`,
 		Example: `  sinkscope tokenize ./stories260K_hf --text "Once upon a time"
   sinkscope tokenize --tokenizer tokenizer.json --text "Hello world" --bos never --format json
   sinkscope tokenize --tokenizer tokenizer.json --decode 1,15043,3186`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usagef("tokenize: want at most one MODEL argument, got %d", len(args))
-			}
-			return nil
-		},
+		Args: models("tokenize", true),
 	}
 	c.Flags().StringVar(&tokFile, "tokenizer", "", "tokenizer.json file to use instead of a MODEL's")
 	c.Flags().StringVar(&text, "text", "", "text to encode")

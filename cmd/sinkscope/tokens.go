@@ -41,12 +41,7 @@ format a per-layer summary (the first token's residual norm over the median of t
 follows the table; with json or csv it goes to stderr.`,
 		Example: `  sinkscope tokens ./stories260K_hf --text "Once upon a time"
   sinkscope tokens ./olmo --ids 1,17,254,3 --format csv -o tokens.csv`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("tokens: want exactly one MODEL argument, got %d", len(args))
-			}
-			return nil
-		},
+		Args: models("tokens", false),
 	}
 	format := formatFlag(c, "table")
 	fl := c.Flags()
