@@ -14,28 +14,6 @@ import (
 	"github.com/sinkscope/sinkscope/metrics"
 )
 
-// copyCheckpoint copies the files of a fixture checkpoint into a new
-// directory, writable so that the test can damage it.
-func copyCheckpoint(t *testing.T, rel string) string {
-	t.Helper()
-	src := fixtures.Path(t, rel)
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // TestRunFaults damages the weights file of a checkpoint between the forward
 // passes of one Run (after the first pass, from the progress callback): a
 // truncated file is a memory fault reading the map, returned as an error
@@ -55,7 +33,7 @@ func TestRunFaults(t *testing.T) {
 		}, []string{"model.safetensors changed while it was in use: modified"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := copyCheckpoint(t, "hf/stories260K_hf")
+			dir := fixtures.Copy(t, "hf/stories260K_hf")
 			weights := filepath.Join(dir, "model.safetensors")
 			src, err := analysis.Inputs{IDs: []int{1, 403, 407, 261, 378, 425}, SeqLen: 6}.Read()
 			if err != nil {

@@ -15,28 +15,12 @@ import (
 	"github.com/sinkscope/sinkscope/loader"
 )
 
-// copyDir copies the files of a fixture checkpoint into a new directory,
-// writable so that a test can damage them.
-func copyDir(t *testing.T, rel string) string {
-	t.Helper()
-	src := fixtures.Path(t, rel)
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		copyFile(t, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()))
-	}
-	return dst
-}
-
 // TestTruncatedUnderHeads truncates the weights of a checkpoint while a
 // heads process is analysing it (every head ablated: seconds of work): the
 // process exits 1 with one error naming the file and the tensor it was
 // reading, and no Go stack dump, instead of dying of SIGBUS.
 func TestTruncatedUnderHeads(t *testing.T) {
-	dir := copyDir(t, "hf/stories260K_hf")
+	dir := fixtures.Copy(t, "hf/stories260K_hf")
 	weights := filepath.Join(dir, "model.safetensors")
 	c := cli(t, nil, "heads", dir, "--ablate", "all", "--max-seqs", "20", "--format", "csv")
 	var out, errb bytes.Buffer
@@ -152,7 +136,7 @@ func TestFullDisk(t *testing.T) {
 // probability position 0 gives the masked key (0 × NaN = NaN, as in PyTorch's
 // eager attention).
 func TestNonFiniteActivations(t *testing.T) {
-	dir := copyDir(t, "hf/stories260K_hf")
+	dir := fixtures.Copy(t, "hf/stories260K_hf")
 	p := filepath.Join(dir, "model.safetensors")
 	ts, err := loader.OpenSafetensors(p)
 	if err != nil {
