@@ -35,7 +35,8 @@ func DefaultSGD(lr float64) OptimConfig {
 	return OptimConfig{Name: SGD, LR: lr, Momentum: 0.9, WeightDecay: 1e-4}
 }
 
-func (o OptimConfig) validate() error {
+// Validate reports the first setting out of range, naming it.
+func (o OptimConfig) Validate() error {
 	switch {
 	case o.Name != AdamW && o.Name != SGD:
 		return fmt.Errorf("bbtoy: optimizer %q, want %q or %q", o.Name, AdamW, SGD)

@@ -45,7 +45,7 @@ type worker struct {
 
 // NewTrainer initialises a model for task and an optimiser.
 func NewTrainer(task *Task, tc TrainConfig) (*Trainer, error) {
-	if err := tc.Optim.validate(); err != nil {
+	if err := tc.Optim.Validate(); err != nil {
 		return nil, err
 	}
 	if tc.Batch < 1 {

@@ -339,16 +339,7 @@ func (ps *paperSums) add(task *bbtoy.Task, s []int, tp *tap) {
 			ls.nAttn += H
 		}
 		for i := 2; i < T; i++ {
-			var dl float64
-			for h := 0; h < H; h++ {
-				row := sc[h*T*T+i*T : h*T*T+i*T+i]
-				var rest float64
-				for _, v := range row[1:] {
-					rest += float64(v)
-				}
-				dl += float64(row[0]) - rest/float64(i-1)
-			}
-			ls.dlSum[in[i]] += dl / float64(H)
+			ls.dlSum[in[i]] += paperDLogit(sc, T, H, i)
 			ls.dlCnt[in[i]]++
 		}
 		if ps.seqs == 0 {
@@ -427,3 +418,18 @@ func norm(x []float32) float64 {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// paperDLogit is the paper's Δlogit_BOS of query i ≥ 2, the mean over the H
+// heads of S[i,0] − mean_{1≤j<i} S[i,j], from the scaled scores sc [H, T, T].
+func paperDLogit(sc []float32, T, H, i int) float64 {
+	var dl float64
+	for h := 0; h < H; h++ {
+		row := sc[h*T*T+i*T : h*T*T+i*T+i]
+		var rest float64
+		for _, v := range row[1:] {
+			rest += float64(v)
+		}
+		dl += float64(row[0]) - rest/float64(i-1)
+	}
+	return dl / float64(H)
+}

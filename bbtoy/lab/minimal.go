@@ -70,16 +70,7 @@ func (e *Evaluator) MeasureMinimal(m *bbtoy.Model, hs *hooks.Set) (MinimalStats,
 			if e.task.IsTrigger(s[i]) {
 				continue
 			}
-			var dl float64
-			for h := 0; h < H; h++ {
-				row := sc[h*T*T+i*T : h*T*T+i*T+i]
-				var r float64
-				for _, v := range row[1:] {
-					r += float64(v)
-				}
-				dl += float64(row[0]) - r/float64(i-1)
-			}
-			dl /= float64(H)
+			dl := paperDLogit(sc, T, H, i)
 			dlAll += dl
 			nAll++
 			if dl > 0 {

@@ -87,11 +87,10 @@ func (o TrainOptions) Config(task *bbtoy.Task) (bbtoy.TrainConfig, error) {
 	} else {
 		opt.Momentum = 0
 	}
-	tc = bbtoy.TrainConfig{Model: mc, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}
-	if _, err := bbtoy.NewTrainer(task, tc); err != nil {
+	if err := opt.Validate(); err != nil {
 		return tc, analysis.OptionError{Err: err}
 	}
-	return tc, nil
+	return bbtoy.TrainConfig{Model: mc, Optim: opt, Batch: o.Batch, Seed: o.Seed, Threads: o.Threads}, nil
 }
 
 // layerSet turns layer indices into a per-layer mask.
