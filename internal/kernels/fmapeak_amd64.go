@@ -8,5 +8,12 @@ package kernels
 //go:noescape
 func fmaPeakAVX2(n int) float32
 
-// fmaPeakFlops is the flops of one iteration of fmaPeakAVX2.
-const fmaPeakFlops = 12 * 8 * 2
+//go:noescape
+func fmaPeakAVX512(n int) float32
+
+// fmaPeakFlops and fmaPeak512Flops are the flops of one iteration of
+// fmaPeakAVX2 and fmaPeakAVX512.
+const (
+	fmaPeakFlops    = 12 * 8 * 2
+	fmaPeak512Flops = 24 * 16 * 2
+)
