@@ -11,9 +11,8 @@ func fmaPeakAVX2(n int) float32
 //go:noescape
 func fmaPeakAVX512(n int) float32
 
-// fmaPeakFlops and fmaPeak512Flops are the flops of one iteration of
-// fmaPeakAVX2 and fmaPeakAVX512.
+// The flops of one iteration of fmaPeakAVX2 and of fmaPeakAVX512.
 const (
-	fmaPeakFlops    = 12 * 8 * 2
-	fmaPeak512Flops = 24 * 16 * 2
+	fmaPeakAVX2Flops   = 12 * 8 * 2
+	fmaPeakAVX512Flops = 24 * 16 * 2
 )

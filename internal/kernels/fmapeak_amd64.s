@@ -61,8 +61,8 @@ done:
 // func fmaPeakAVX512(n int) float32
 //
 // The AVX-512 form of fmaPeakAVX2: n iterations of 24 independent 16-lane
-// FMAs (Z0..Z23 += Z30·Z31), 768 flops each; 24 chains cover a 4-cycle FMA
-// latency on up to 6 pipes-worth of throughput.
+// FMAs (Z0..Z23 += Z30·Z31), 768 flops each. 24 chains hide a 4-cycle FMA
+// latency at up to 6 FMAs per cycle, more than any current core issues.
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-12
 	MOVQ n+0(FP), CX
 	VPXORD Z0, Z0, Z0

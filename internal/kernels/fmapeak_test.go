@@ -25,9 +25,9 @@ func BenchmarkFMAPeak(b *testing.B) {
 		fn    func(int) float32
 		flops float64
 	}
-	loops := []loop{{"avx2", fmaPeakAVX2, fmaPeakFlops}}
+	loops := []loop{{"avx2", fmaPeakAVX2, fmaPeakAVX2Flops}}
 	if hasAVX512 {
-		loops = append(loops, loop{"avx512", fmaPeakAVX512, fmaPeak512Flops})
+		loops = append(loops, loop{"avx512", fmaPeakAVX512, fmaPeakAVX512Flops})
 	}
 	for _, l := range loops {
 		for _, threads := range []int{1, 2} {
