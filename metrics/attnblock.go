@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/kernels"
 )
 
 // attnStream reduces one head's attention on one sequence as the model hands
@@ -74,28 +75,18 @@ func (s *attnStream) add(b hooks.Block, seq Sequence) {
 		if s.w > 0 {
 			lo = max(0, i-s.w+1)
 		}
-		var z, t float64
+		var z, t, m float64 // m: Σ of the row's scores, when it has them
 		if b.Softmax && b.Scores != nil {
 			// log A[i,k] = S[i,k] − c with c from the row's largest weight:
 			// one logarithm per row instead of one per key.
 			sc := b.Scores[r*b.Keys : r*b.Keys+i+1]
-			top := lo
-			for k := lo + 1; k <= i; k++ {
-				if a[k] > a[top] {
-					top = k
-				}
-			}
+			top := firstMax(a, lo)
 			c := float64(sc[top]) - math.Log(float64(a[top]))
-			for k := lo; k <= i; k++ {
-				x := float64(a[k])
-				s.mass[k] += x
-				z += x
-				if x > 0 {
-					xl := x * (float64(sc[k]) - c)
-					s.colT[k] += xl
-					t += xl
-				}
+			for _, x := range sc[:lo] {
+				m += float64(x)
 			}
+			zr, tr, mr := kernels.AttnRow(s.mass[lo:i+1], s.colT[lo:i+1], a[lo:], sc[lo:], c)
+			z, t, m = zr, tr, m+mr
 		} else {
 			for k := lo; k <= i; k++ {
 				x := float64(a[k])
@@ -105,6 +96,11 @@ func (s *attnStream) add(b hooks.Block, seq Sequence) {
 					xl := x * math.Log(x)
 					s.colT[k] += xl
 					t += xl
+				}
+			}
+			if b.Scores != nil {
+				for _, x := range b.Scores[r*b.Keys : r*b.Keys+i+1] {
+					m += float64(x)
 				}
 			}
 		}
@@ -119,12 +115,7 @@ func (s *attnStream) add(b hooks.Block, seq Sequence) {
 		s.row += entropyOf(z, t) / math.Log(float64(i+1))
 		s.nRows++
 		if b.Scores != nil {
-			sc := b.Scores[r*b.Keys : r*b.Keys+i+1]
-			var m float64
-			for _, x := range sc {
-				m += float64(x)
-			}
-			d := float64(sc[0]) - m/float64(i+1)
+			d := float64(b.Scores[r*b.Keys]) - m/float64(i+1)
 			s.dl += d
 			s.scored++
 			if s.dlogitQ != nil {
@@ -132,6 +123,24 @@ func (s *attnStream) add(b hooks.Block, seq Sequence) {
 			}
 		}
 	}
+}
+
+// firstMax returns the first k ≥ lo with the largest a[k] (lo when a[lo:]
+// holds only NaNs).
+func firstMax(a []float32, lo int) int {
+	mx := kernels.Max(a[lo:])
+	for k := lo; k < len(a); k++ {
+		if a[k] == mx {
+			return k
+		}
+	}
+	top := lo // mx is NaN: the first largest of the numbers
+	for k := lo + 1; k < len(a); k++ {
+		if a[k] > a[top] {
+			top = k
+		}
+	}
+	return top
 }
 
 // entropyOf is the entropy of weights x_j normalised to sum to 1, from

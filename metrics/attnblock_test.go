@@ -157,3 +157,30 @@ func TestStreamRejectsBadBlocks(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAttnStream measures the streamed reduction of one head's
+// attention at T = 4,096 in blocks of 64 queries (as the blocked attention
+// hands them out, with their scores), per query-key pair.
+func BenchmarkAttnStream(b *testing.B) {
+	const T, rows = 4096, 64
+	sc, pat := randomAttention(rand.New(rand.NewPCG(1, 2)), T, 0)
+	s := Sequence{IDs: make([]int, T)}
+	blocks := make([]hooks.Block, 0, T/rows)
+	for i0 := 0; i0 < T; i0 += rows {
+		nk := i0 + rows
+		bl := hooks.Block{Q0: i0, Rows: rows, Keys: nk, Scores: make([]float32, rows*nk), Pattern: make([]float32, rows*nk), Softmax: true}
+		for r := 0; r < rows; r++ {
+			copy(bl.Scores[r*nk:(r+1)*nk], sc[(i0+r)*T:])
+			copy(bl.Pattern[r*nk:(r+1)*nk], pat[(i0+r)*T:])
+		}
+		blocks = append(blocks, bl)
+	}
+	var st attnStream
+	for b.Loop() {
+		st.reset(T, 0, false)
+		for _, bl := range blocks {
+			st.add(bl, s)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(T*(T+1)/2), "ns/pair")
+}

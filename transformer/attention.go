@@ -125,19 +125,24 @@ func (at *Attention) scale(headDim int) float32 {
 }
 
 // attendBlocked computes z head by head, query block by query block, without
-// keeping any head's full pattern. The sequence's BlockFuncs see each block
+// keeping any head's full pattern. Each head's keys (scaled) and values are
+// packed once for all its blocks. The sequence's BlockFuncs see each block
 // after the softmax (and may change its pattern) before the weighted sum.
 func (p *pass) attendBlocked(sq *seqAttn) {
 	in := p.m.Dims
 	T, H, KV, dh := p.T, in.Heads, in.KVHeads, in.HeadDim
 	blocks := sq.hs.HasBlocks(sq.l)
+	nkv := p.p0 + T
 	parallel(H, len(p.scratch), func(w, h int) {
 		s, kv := p.scratch[w], h/(H/KV)
+		keys := kernels.PackB(p.kpack[w], true, sq.at.scale(dh), sq.keys[kv*dh:], KV*dh, nkv, dh)
+		values := kernels.PackB(p.vpack[w], false, 1, sq.values[kv*dh:], KV*dh, dh, nkv)
 		for i0 := 0; i0 < T; i0 += queryBlock {
 			i1 := min(i0+queryBlock, T)
 			nk := p.p0 + i1 // rows i0..i1 see keys 0..nk
 			n := (i1 - i0) * nk
-			p.scores(s, sq, h, i0, i1, nk)
+			kernels.GemmPacked(false, i1-i0, nk, dh, sq.q[(i0*H+h)*dh:], H*dh, keys, 0, s, nk, 1)
+			p.mask(s, sq.at, i0, i1, nk)
 			var kept []float32
 			if blocks {
 				kept = p.kept[w][:n]
@@ -149,7 +154,7 @@ func (p *pass) attendBlocked(sq *seqAttn) {
 			if blocks {
 				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: kept, Pattern: s[:n], Softmax: true})
 			}
-			kernels.Gemm(false, false, i1-i0, dh, nk, 1, s, nk, sq.values[kv*dh:], KV*dh, 0, sq.z[(i0*H+h)*dh:], H*dh, 1)
+			kernels.GemmPacked(false, i1-i0, dh, nk, s, nk, values, 0, sq.z[(i0*H+h)*dh:], H*dh, 1)
 		}
 	})
 }
@@ -186,9 +191,15 @@ func (p *pass) attendFull(sq *seqAttn) {
 func (p *pass) scores(s []float32, sq *seqAttn, h, i0, i1, nk int) {
 	in := p.m.Dims
 	H, KV, dh := in.Heads, in.KVHeads, in.HeadDim
-	at := sq.at
 	kv := h / (H / KV)
-	kernels.Gemm(false, true, i1-i0, nk, dh, at.scale(dh), sq.q[(i0*H+h)*dh:], H*dh, sq.keys[kv*dh:], KV*dh, 0, s, nk, 1)
+	kernels.Gemm(false, true, i1-i0, nk, dh, sq.at.scale(dh), sq.q[(i0*H+h)*dh:], H*dh, sq.keys[kv*dh:], KV*dh, 0, s, nk, 1)
+	p.mask(s, sq.at, i0, i1, nk)
+}
+
+// mask soft-caps the scaled scores s of query rows i0..i1 against keys
+// 0..nk (one row of nk per query) and sets the keys each query does not
+// see, later ones and those outside a sliding window, to −∞.
+func (p *pass) mask(s []float32, at *Attention, i0, i1, nk int) {
 	negInf := float32(math.Inf(-1))
 	for i := i0; i < i1; i++ {
 		row, pos := s[(i-i0)*nk:(i-i0+1)*nk], p.p0+i

@@ -238,6 +238,8 @@ type buffers struct {
 	chunk   []float32   // [logitRows, vocab] logits of a chunked pass
 	scratch [][]float32 // per worker [queryBlock, p0+T] scores, then pattern
 	kept    [][]float32 // per worker [queryBlock, p0+T] scores kept for block hooks
+	kpack   [][]float32 // per worker a head's scaled keys packed: kernels.PackedBLen(p0+T, head_dim)
+	vpack   [][]float32 // per worker a head's values packed: kernels.PackedBLen(head_dim, p0+T)
 	full    []float32   // [heads, T, T] scores/pattern, only when hooked
 }
 
@@ -269,6 +271,15 @@ func sized(buf []float32, n int) []float32 {
 	buf = buf[:n]
 	clear(buf)
 	return buf
+}
+
+// grown returns buf with n elements, in buf's array when it is large enough;
+// they are not cleared, for buffers that are written before they are read.
+func grown(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 func newPass(m *Decoder, B, T int, hs []*hooks.Set, st *State) *pass {
@@ -309,6 +320,8 @@ func newPass(m *Decoder, B, T int, hs []*hooks.Set, st *State) *pass {
 	if n := min(threads, in.Heads); len(b.scratch) != n {
 		b.scratch = make([][]float32, n)
 		b.kept = make([][]float32, n)
+		b.kpack = make([][]float32, n)
+		b.vpack = make([][]float32, n)
 	}
 	blocks := false
 	for l := range m.Layers {
@@ -321,6 +334,8 @@ func newPass(m *Decoder, B, T int, hs []*hooks.Set, st *State) *pass {
 		if blocks {
 			b.kept[w] = sized(b.kept[w], min(queryBlock, T)*(p.p0+T))
 		}
+		b.kpack[w] = grown(b.kpack[w], kernels.PackedBLen(p.p0+T, in.HeadDim))
+		b.vpack[w] = grown(b.vpack[w], kernels.PackedBLen(in.HeadDim, p.p0+T))
 	}
 	return p
 }

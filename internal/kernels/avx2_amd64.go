@@ -36,6 +36,8 @@ var avx2Kernels = kernelSet{
 	axpy:     axpyGo,
 	softmax:  softmaxGo,
 	softcap:  softcapGo,
+	attnRow:  attnRowGo,
+	max:      maxGo,
 	// The kernel reads weights with unaligned loads, so f32 weights can be
 	// used in place.
 	directF32: true,

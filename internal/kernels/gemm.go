@@ -54,22 +54,14 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 		b = b[:(k-1)*ldb+n]
 	}
 	threads = numThreads(threads)
-
-	// op(B) as 32-column blocks. A block is read in place when B is not
-	// transposed, alpha is 1 and the block is full; otherwise it is packed
-	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
-	np := roundUp(n, tileC)
 	direct := !transB && alpha == 1
-	mc := min(gMC, roundUp((m+4*threads-1)/(4*threads), tileR))
-	nc := min(gNC, np)
-	mt, nt := (m+mc-1)/mc, (np+nc-1)/nc
-	workers := min(threads, mt*nt)
+	mc, nc, mt, nt, workers := gemmBlocking(m, n, threads)
 	nbp := 0
 	if !direct || n%tileC != 0 {
-		nbp = np * k
+		nbp = PackedBLen(n, k)
 	}
 	// One pooled arena: packed op(B), then each worker's scratch.
-	arena := getArena(nbp + workers*(tileR*gKC+tileR*tileC))
+	arena := getArena(nbp + workers*gemmScratch)
 	defer putArena(arena)
 	buf := *arena
 	bp := buf[:nbp]
@@ -79,7 +71,7 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 	// transposed, alpha is 1 and the block is full; otherwise it is packed
 	// as [k][32] (zero-padded, scaled by alpha) into bp at offset jb·k.
 	if nbp > 0 {
-		for jb := 0; jb < np; jb += tileC {
+		for jb := 0; jb < n; jb += tileC {
 			if direct && jb+tileC <= n {
 				continue
 			}
@@ -87,18 +79,36 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 		}
 	}
 	g := gemmCall{ks: ks, transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-		mc: mc, nc: nc, nt: nt, direct: direct, bp: bp, scratch: buf}
+		mc: mc, nc: nc, nt: nt, direct: direct, bp: bp, bk: k, scratch: buf}
+	g.run(mt, workers)
+}
+
+// gemmScratch is the size of one gemm worker's scratch.
+const gemmScratch = tileR*gKC + tileR*tileC
+
+// gemmBlocking cuts an m×n product for threads workers into mt×nt tasks of
+// mc×nc, and says how many workers they keep busy.
+func gemmBlocking(m, n, threads int) (mc, nc, mt, nt, workers int) {
+	np := roundUp(n, tileC)
+	mc = min(gMC, roundUp((m+4*threads-1)/(4*threads), tileR))
+	nc = min(gNC, np)
+	mt, nt = (m+mc-1)/mc, (np+nc-1)/nc
+	return mc, nc, mt, nt, min(threads, mt*nt)
+}
+
+// run computes g's mt×nt tasks with workers goroutines.
+func (g gemmCall) run(mt, workers int) {
 	if workers <= 1 {
 		// On the calling goroutine g stays on its stack: the attention's
 		// many small products leave no garbage.
-		for t := 0; t < mt*nt; t++ {
+		for t := 0; t < mt*g.nt; t++ {
 			g.task(0, t)
 		}
 		return
 	}
 	gp := new(gemmCall)
 	*gp = g
-	parallelTasks(mt*nt, workers, gp.task)
+	parallelTasks(mt*g.nt, workers, gp.task)
 }
 
 // gemmCall is one gemm's operands and blocking, shared by its tasks.
@@ -115,7 +125,9 @@ type gemmCall struct {
 	ldc        int
 	mc, nc, nt int
 	direct     bool
-	bp         []float32 // packed op(B)
+	packA      bool      // copy every row panel of op(A), not just ragged ones
+	bp         []float32 // packed op(B): column block jb at jb·bk
+	bk         int       // rows of op(B) in bp (k, or more for a PackedB)
 	scratch    []float32 // per worker [tileR*gKC] A panel, then [tileR*tileC] tile
 }
 
@@ -123,7 +135,7 @@ type gemmCall struct {
 func (g *gemmCall) task(wk, t int) {
 	ks, transA, m, n, k, a, lda, b, ldb, beta, c, ldc := g.ks, g.transA, g.m, g.n, g.k, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc
 	mc, nc, nt, direct, bp := g.mc, g.nc, g.nt, g.direct, g.bp
-	const per = tileR*gKC + tileR*tileC
+	const per = gemmScratch
 	s := scratch{apanel: g.scratch[wk*per : wk*per+tileR*gKC], tile: g.scratch[wk*per+tileR*gKC : (wk+1)*per]}
 	i0, j0 := (t/nt)*mc, (t%nt)*nc
 	i1, j1 := min(i0+mc, m), min(j0+nc, n)
@@ -142,7 +154,7 @@ func (g *gemmCall) task(wk, t int) {
 			var ap unsafe.Pointer
 			var ar, as uintptr // byte strides between rows and along k
 			switch {
-			case nr < tileR:
+			case nr < tileR || g.packA:
 				packA(s.apanel[:tileR*kl], transA, a, lda, ib, nr, kb, kl)
 				ap, ar, as = unsafe.Pointer(&s.apanel[0]), uintptr(4*kl), 4
 			case transA:
@@ -157,7 +169,7 @@ func (g *gemmCall) task(wk, t int) {
 				if direct && ncol == tileC {
 					bptr, bs = &b[kb*ldb+jb], uintptr(4*ldb)
 				} else {
-					bptr, bs = &bp[jb*k+kb*tileC], 4*tileC
+					bptr, bs = &bp[jb*g.bk+kb*tileC], 4*tileC
 				}
 				if nr == tileR && ncol == tileC {
 					ks.kernel(&c[ib*ldc+jb], uintptr(4*ldc), ap, ar, as, bptr, bs, kl, zero)

@@ -42,7 +42,9 @@ type kernelSet struct {
 	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
 	softmax   func(x []float32)
 	softcap   func(x []float32, c float32) // x = c·tanh(x/c)
-	directF32 bool                         // kernel may read unaligned f32 weight bytes
+	attnRow   func(mass, colT []float64, a, sc []float32, c float64) (z, t, m float64)
+	max       func(x []float32) float32 // len(x) > 0
+	directF32 bool                      // kernel may read unaligned f32 weight bytes
 }
 
 // goKernels is the portable implementation, used where no assembly applies.
@@ -57,6 +59,8 @@ var goKernels = kernelSet{
 	axpy:     axpyGo,
 	softmax:  softmaxGo,
 	softcap:  softcapGo,
+	attnRow:  attnRowGo,
+	max:      maxGo,
 }
 
 // kernelGo16 is kernelGo on a 12×16 tile.

@@ -45,6 +45,8 @@ var avx512Kernels = kernelSet{
 	axpy:      axpyAVX512Slices,
 	softmax:   softmaxAVX512,
 	softcap:   softcapAVX512,
+	attnRow:   attnRowAVX512Slices,
+	max:       maxAVX512Slice,
 	directF32: true,
 }
 

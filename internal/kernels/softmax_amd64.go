@@ -15,6 +15,17 @@ func maxAVX512(x *float32, n int) float32
 //go:noescape
 func scaleAVX512(x *float32, n int, s float32)
 
+// Implemented in attnrow_amd64.s.
+
+//go:noescape
+func attnRowAVX512(mass, colT *float64, a, sc *float32, n int, c float64) (z, t, m float64)
+
+func attnRowAVX512Slices(mass, colT []float64, a, sc []float32, c float64) (z, t, m float64) {
+	return attnRowAVX512(&mass[0], &colT[0], &a[0], &sc[0], len(a), c)
+}
+
+func maxAVX512Slice(x []float32) float32 { return maxAVX512(&x[0], len(x)) }
+
 // softmaxAVX512 is softmaxGo with the max, the exponentials (a vector expf,
 // within 2 ulp of the correctly rounded value), the sum (in 16 lanes) and
 // the scaling in assembly. Every element goes through the same vector code,
