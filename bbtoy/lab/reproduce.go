@@ -25,8 +25,9 @@ const (
 	ExpMinimal = "minimal"
 )
 
-// sgdGrid is the learning-rate grid the sgd experiment searches, in order,
-// until SGD learns the task within the step budget (the paper's lr first).
+// sgdGrid is the default learning-rate grid the sgd experiment searches, in
+// order, until SGD learns the task within the step budget (the paper's lr
+// first).
 func sgdGrid() []float64 { return []float64{0.03, 0.1, 0.3} }
 
 // ReproOptions scales an experiment to the machine. Zero fields take the
@@ -48,6 +49,7 @@ type ReproOptions struct {
 	// both optimisers.
 	Threshold float64
 	After     int
+	SGDRates  []float64 // the learning rates SGD tries, in order (default 0.03, 0.1, 0.3)
 	// Reuse takes a run's records from an existing Dir/<run>/dynamics.jsonl
 	// that reaches Steps instead of training it again (records after Steps
 	// are dropped). The caller vouches that it was trained with the same
@@ -118,6 +120,14 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	task := bbtoy.BuiltinTask()
 	if o.D < 0 || o.Batch < 0 || o.Steps < 0 || o.EvalEvery < 0 || o.EvalBatch < 0 || o.After < 0 || o.Threshold < 0 {
 		return nil, optionf("d, batch, steps, eval-every, eval batch, after and threshold must be positive (or 0 for the experiment's default)")
+	}
+	for _, lr := range o.SGDRates {
+		if !(lr > 0) || math.IsInf(lr, 1) {
+			return nil, optionf("SGD learning rate %g: want a positive number", lr)
+		}
+	}
+	if len(o.SGDRates) == 0 {
+		o.SGDRates = sgdGrid()
 	}
 	if o.D == 0 {
 		o.D = 64
@@ -210,7 +220,7 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 	case ExpSGD:
 		res.Matched = map[string]Matched{"adamw": matched("adamw", 1e-3, res.Runs["adamw"], until)}
 		sg := Matched{}
-		for _, lr := range sgdGrid() {
+		for _, lr := range o.SGDRates {
 			r := mk(fmt.Sprintf("sgd-lr%g", lr), 3, bbtoy.Softmax, bbtoy.DefaultSGD(lr))
 			r.until = true
 			recs, err := train(r)

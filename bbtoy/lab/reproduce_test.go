@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -117,5 +119,22 @@ func TestReproduceSGDMatched(t *testing.T) {
 	}
 	if r := res2.Matched["adamw"]; r.End.Step != 6 || r.End.Loss != a.End.Loss {
 		t.Errorf("reused adamw ends at %d with loss %g, want 6 and %g", r.End.Step, r.End.Loss, a.End.Loss)
+	}
+
+	// The caller's grid is tried in its order; a rate that is not a
+	// positive number is refused before any training.
+	o = ReproOptions{Dir: t.TempDir(), D: 8, Batch: 2, Steps: 4, EvalEvery: 2, EvalBatch: 2, Threads: 1, SGDRates: []float64{0.2, 0.05}}
+	res, err = Reproduce(context.Background(), ExpSGD, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sg := res.Matched["sgd"]; sg.LR != 0.05 || !slices.Equal(sg.Tried, o.SGDRates) || len(res.Runs["sgd-lr0.2"]) == 0 {
+		t.Errorf("sgd lr %g after %v (runs %d); want 0.05 after 0.2, 0.05", sg.LR, sg.Tried, len(res.Runs))
+	}
+	for _, lr := range []float64{0, -0.1, math.NaN(), math.Inf(1)} {
+		o.SGDRates = []float64{0.1, lr}
+		if _, err := Reproduce(context.Background(), ExpSGD, o); err == nil || !strings.Contains(err.Error(), "want a positive number") {
+			t.Errorf("SGD rate %g: error %v", lr, err)
+		}
 	}
 }

@@ -139,8 +139,7 @@ func newBBToyReproduceCmd() *cobra.Command {
 	var exp, out, seeds string
 	var format *string
 	var reuse bool
-	var after int
-	var threshold float64
+	var ro lab.ReproOptions // --after, --threshold and --sgd-lr here, the rest from o
 	c := &cobra.Command{
 		Use:   "reproduce --experiment sink|relu|sgd|minimal --out DIR",
 		Short: "Reproduce the paper's BB experiments at this machine's scale, with a table against the paper",
@@ -151,7 +150,7 @@ paper's numbers (PAPER.md §1.7, §4) and the PyTorch anchor (bench/bb_torch.py,
   relu  softmax vs ReLU attention, 800 steps: no sink and no value drain with ReLU;
   sgd   3 layers, AdamW lr 1e-3 vs SGD (momentum 0.9) at matched learning: each trains until
         backcopy risk and bigram excess are ≤ --threshold (within --steps, default 4000), then
-        --after more steps; SGD tries lr 0.03, 0.1, 0.3 until one learns. ‖Res_BOS‖ and its
+        --after more steps; SGD tries each --sgd-lr until one learns. ‖Res_BOS‖ and its
         ratio to the median other position, layers 0 and 1, at the threshold and at the end;
   minimal 3 layers without attention in layer 2, 3000 steps (PAPER §4.3): the BOS residual gap
         after layer 0, layer 1's positive Δlogit_BOS and ‖W_O v_BOS‖, whole and with layer 0 removed.
@@ -174,8 +173,8 @@ the median and on how many seeds it passed; a check passes on more than half of 
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			ro := lab.ReproOptions{Dir: out, D: o.D, Batch: o.Batch, Steps: o.Steps, Seed: o.Seed, Threads: o.Threads,
-				EvalEvery: o.EvalEvery, EvalBatch: o.EvalBatch, Progress: cmd.ErrOrStderr(), Reuse: reuse, After: after, Threshold: threshold}
+			ro.Dir, ro.D, ro.Batch, ro.Steps, ro.Seed, ro.Threads = out, o.D, o.Batch, o.Steps, o.Seed, o.Threads
+			ro.EvalEvery, ro.EvalBatch, ro.Progress, ro.Reuse = o.EvalEvery, o.EvalBatch, cmd.ErrOrStderr(), reuse
 			if seeds != "" {
 				if cmd.Flags().Changed("seed") {
 					return usagef("give --seed or --seeds, not both")
@@ -214,8 +213,9 @@ the median and on how many seeds it passed; a check passes on more than half of 
 	}
 	registerTrain(c, &o, false)
 	c.Flags().StringVar(&exp, "experiment", "", "sink, relu, sgd or minimal")
-	c.Flags().IntVar(&after, "after", 0, "sgd: steps after the threshold (0: 1000)")
-	c.Flags().Float64Var(&threshold, "threshold", 0, "sgd: backcopy risk and bigram excess that count as learned (0: 0.05)")
+	c.Flags().IntVar(&ro.After, "after", 0, "sgd: steps after the threshold (0: 1000)")
+	c.Flags().Float64Var(&ro.Threshold, "threshold", 0, "sgd: backcopy risk and bigram excess that count as learned (0: 0.05)")
+	c.Flags().Float64SliceVar(&ro.SGDRates, "sgd-lr", nil, "sgd: the learning rates SGD tries, in order, until one learns (default 0.03,0.1,0.3)")
 	c.Flags().StringVar(&seeds, "seeds", "", "repeat the experiment with each of these seeds (e.g. 1-5 or 1,2,42) and summarise the checks over them")
 	c.Flags().BoolVar(&reuse, "reuse", false, "reuse DIR/<run>/dynamics.jsonl of runs already trained to --steps (same flags) instead of training them again")
 	c.Flags().StringVar(&out, "out", "", "output directory")

@@ -66,6 +66,7 @@ func TestBBToyUsage(t *testing.T) {
 		{"bbtoy", "reproduce", "--experiment", "sink", "--out", "x", "--seed", "1", "--seeds", "2-3"},
 		{"bbtoy", "reproduce", "--experiment", "sink", "--out", "x", "--seeds", "0"},
 		{"bbtoy", "reproduce", "--experiment", "sgd", "--out", "x", "--after", "-1"},
+		{"bbtoy", "reproduce", "--experiment", "sgd", "--out", "x", "--sgd-lr", "0.1,0"},
 		{"bbtoy", "analyze", "--format", "xml"},
 	} {
 		var out, errb bytes.Buffer
