@@ -203,7 +203,7 @@ func (m *Decoder) embed(x []float32, tokens []int, p0 int) {
 }
 
 // queryBlock is how many query rows the unhooked attention scores at once.
-const queryBlock = 64
+const queryBlock = 96
 
 // pass holds the activations of one forward pass over B sequences of T
 // positions each, stacked into N = B·T rows: sequence b is rows b·T..(b+1)·T−1

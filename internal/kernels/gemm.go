@@ -87,10 +87,15 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 const gemmScratch = tileR*gKC + tileR*tileC
 
 // gemmBlocking cuts an m×n product for threads workers into mt×nt tasks of
-// mc×nc, and says how many workers they keep busy.
+// mc×nc, and says how many workers they keep busy. Several workers get
+// about 4 row tasks each, for balance; one worker takes rows gMC at a time,
+// so that each task's columns of op(B) are read once for all of them.
 func gemmBlocking(m, n, threads int) (mc, nc, mt, nt, workers int) {
 	np := roundUp(n, tileC)
-	mc = min(gMC, roundUp((m+4*threads-1)/(4*threads), tileR))
+	mc = min(gMC, roundUp(m, tileR))
+	if threads > 1 {
+		mc = min(mc, roundUp((m+4*threads-1)/(4*threads), tileR))
+	}
 	nc = min(gNC, np)
 	mt, nt = (m+mc-1)/mc, (np+nc-1)/nc
 	return mc, nc, mt, nt, min(threads, mt*nt)
