@@ -42,11 +42,12 @@ type Accumulator struct {
 	dloss   []Welford  // [len(opts.Ablate)]
 	sinkTok sinkTokens
 
-	stages []*stage // one per sequence of the current batch, each with its hooks
-	errMu  sync.Mutex
-	err    error     // first problem a hook met during the current pass
-	gram   *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
-	logits []float32 // [T, vocab] reused by models that write logits in place
+	stages  []*stage // one per sequence of the current batch, each with its hooks
+	errMu   sync.Mutex
+	err     error     // first problem a hook met during the current pass
+	gram    *gram     // ‖W_O^(h) x‖ through per-head Gram matrices
+	threads int       // goroutines for per-head work (model.Threaded, else 1)
+	logits  []float32 // [T, vocab] reused by models that write logits in place
 
 	zero []hooks.Set    // [len(opts.Ablate)] one head zeroed each
 	seq  SequenceScores // passed to opts.OnSequence, reused
@@ -130,6 +131,10 @@ func NewAccumulator(m model.Model, opts Options) (*Accumulator, error) {
 	}
 	for j, h := range opts.Ablate {
 		a.zero[j].Add(hooks.ZeroHead(h.Layer, h.Head))
+	}
+	a.threads = 1
+	if t, ok := m.(model.Threaded); ok {
+		a.threads = max(1, t.NumThreads())
 	}
 	return a, nil
 }

@@ -23,7 +23,35 @@ type gram struct {
 	w    []float32   // [DModel*dh] W_O^(h) of a model.HeadWeighter
 	part []float32   // [dh*dh] a chunk's float32 Gram matrix
 	g32  [][]float32 // [Layers*Heads][dh*dh] each head's Gram matrix, nil until first used
-	u    []float32   // [n*dh] scratch of norms
+	u    [][]float32 // per worker [n*dh] scratch of norms
+	out  [][]float64 // per worker [n] norms
+}
+
+// prepare builds the Gram matrices of layer l's heads that are not built
+// yet, and scratch for workers computing norms of n vectors each: after it,
+// norms of layer l may run concurrently, one call per worker.
+func (gr *gram) prepare(l, workers, n int) {
+	for h := 0; h < gr.H; h++ {
+		if i := l*gr.H + h; gr.g32[i] == nil {
+			g := gr.matrix(l, h)
+			g32 := make([]float32, len(g))
+			for k, v := range g {
+				g32[k] = float32(v)
+			}
+			gr.g32[i] = g32
+		}
+	}
+	for len(gr.u) < workers {
+		gr.u, gr.out = append(gr.u, nil), append(gr.out, nil)
+	}
+	for w := 0; w < workers; w++ {
+		if cap(gr.u[w]) < n*gr.dh {
+			gr.u[w] = make([]float32, n*gr.dh)
+		}
+		if cap(gr.out[w]) < n {
+			gr.out[w] = make([]float64, n)
+		}
+	}
 }
 
 func newGram(m model.Model) *gram {
@@ -79,29 +107,19 @@ func (gr *gram) matrix(l, h int) []float64 {
 	return g
 }
 
-// norms writes ‖W_O^(h) x_i‖₂ into out[i] for the n vectors x_i = x[i·ld :
-// i·ld+dh] (head h of layer l): U = X·G in one float32 matrix product, then
-// xᵢᵀuᵢ summed in float64. The float32 rounding of U is about 1e-7 of the
-// norm, far below what the scores are compared at.
-func (gr *gram) norms(l, h int, x []float32, ld, n int, out []float64) {
+// norms writes ‖W_O^(h) x_i‖₂ for the n vectors x_i = x[i·ld : i·ld+dh]
+// (head h of layer l, prepared) into worker w's norms, which it returns:
+// U = X·G in one float32 matrix product, then xᵢᵀuᵢ summed in float64. The
+// float32 rounding of U is about 1e-7 of the norm, far below what the scores
+// are compared at.
+func (gr *gram) norms(l, h int, x []float32, ld, n, w int) []float64 {
+	out := gr.out[w][:n]
 	if n <= 0 {
-		return
+		return out
 	}
-	i, dh := l*gr.H+h, gr.dh
-	g32 := gr.g32[i]
-	if g32 == nil {
-		g := gr.matrix(l, h)
-		g32 = make([]float32, len(g))
-		for k, v := range g {
-			g32[k] = float32(v)
-		}
-		gr.g32[i] = g32
-	}
-	if cap(gr.u) < n*dh {
-		gr.u = make([]float32, n*dh)
-	}
-	u := gr.u[:n*dh]
-	kernels.Gemm(false, false, n, dh, dh, 1, x, ld, g32, dh, 0, u, dh, 1)
+	dh := gr.dh
+	u := gr.u[w][:n*dh]
+	kernels.Gemm(false, false, n, dh, dh, 1, x, ld, gr.g32[l*gr.H+h], dh, 0, u, dh, 1)
 	for r := 0; r < n; r++ {
 		xr, ur := x[r*ld:r*ld+dh], u[r*dh:(r+1)*dh]
 		var s float64
@@ -110,4 +128,5 @@ func (gr *gram) norms(l, h int, x []float32, ld, n int, out []float64) {
 		}
 		out[r] = math.Sqrt(math.Max(s, 0))
 	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/sinkscope/sinkscope/hooks"
+	"github.com/sinkscope/sinkscope/internal/kernels"
 	"github.com/sinkscope/sinkscope/internal/stats"
 )
 
@@ -43,10 +44,9 @@ func (a *Accumulator) onV(st *stage, l int, t hooks.Tensor) {
 	if !a.checkShape(hooks.At(l, hooks.AttnV), t, T, KV, dh) {
 		return
 	}
-	norms := st.norms[:T]
-	for h := 0; h < H; h++ {
-		kv := h / (H / KV)
-		a.gram.norms(l, h, t.Data[kv*dh:], KV*dh, T, norms)
+	a.gram.prepare(l, a.threads, T)
+	kernels.Parallel(H, a.threads, func(w, h int) {
+		norms := a.gram.norms(l, h, t.Data[h/(H/KV)*dh:], KV*dh, T, w)
 		var sum float64
 		for k := 0; k < T; k++ {
 			sum += norms[k]
@@ -55,7 +55,8 @@ func (a *Accumulator) onV(st *stage, l int, t hooks.Tensor) {
 		v[statValFirst] = norms[0]
 		v[statValMean] = sum / float64(T)
 		v[statValRest] = stats.MedianInPlace(norms[1:])
-	}
+	})
+	norms := st.norms[:T]
 	for kv := 0; kv < KV; kv++ {
 		for k := 0; k < T; k++ {
 			norms[k] = norm(t.Data[(k*KV+kv)*dh : (k*KV+kv+1)*dh])
@@ -72,9 +73,9 @@ func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
 	if !a.checkShape(hooks.At(l, hooks.Z), t, T, H, dh) {
 		return
 	}
-	outs := st.norms[:T]
-	for h := 0; h < H; h++ {
-		a.gram.norms(l, h, t.Data[h*dh:], H*dh, T, outs)
+	a.gram.prepare(l, a.threads, T)
+	kernels.Parallel(H, a.threads, func(w, h int) {
+		outs := a.gram.norms(l, h, t.Data[h*dh:], H*dh, T, w)
 		var z, out, last float64
 		n := 0
 		for i := 1; i < T; i++ {
@@ -91,7 +92,7 @@ func (a *Accumulator) onZ(st *stage, l int, t hooks.Tensor) {
 		v[statZ] = z / float64(n)
 		v[statOut] = out / float64(n)
 		v[statLastOut] = last
-	}
+	})
 }
 
 func (a *Accumulator) onResid(st *stage, l int, t hooks.Tensor) {

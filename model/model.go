@@ -104,6 +104,12 @@ type MatrixCounter interface {
 	MatrixElements() int64
 }
 
+// Threaded is a Model whose forward pass runs on a set number of
+// goroutines; an analysis runs its own per-head work on as many.
+type Threaded interface {
+	NumThreads() int // ≥ 1
+}
+
 // TokenNamer is a Model that knows its own vocabulary without a tokenizer,
 // such as the Bigram-Backcopy toy, whose tokens are the task's characters.
 type TokenNamer interface {

@@ -25,6 +25,7 @@
 package transformer
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/sinkscope/sinkscope/internal/kernels"
@@ -159,6 +160,14 @@ func (m *Decoder) Info() model.Info { return m.Dims }
 
 // SetThreads sets the number of goroutines a forward pass uses (0: GOMAXPROCS).
 func (m *Decoder) SetThreads(n int) { m.Threads = n }
+
+// NumThreads returns the number of goroutines a forward pass uses.
+func (m *Decoder) NumThreads() int {
+	if m.Threads > 0 {
+		return m.Threads
+	}
+	return runtime.GOMAXPROCS(0)
+}
 
 // Window returns layer l's sliding window (0: none), for analyses that must
 // know which queries can see the first key (model.Windowed).

@@ -3,7 +3,6 @@ package transformer
 import (
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/sinkscope/sinkscope/hooks"
 	"github.com/sinkscope/sinkscope/internal/kernels"
@@ -291,10 +290,7 @@ func newPass(m *Decoder, B, T int, hs []*hooks.Set, st *State) *pass {
 		fused = fused || ly.Attn.QKV.Rows > 0
 		parallelRes = parallelRes || ly.Parallel
 	}
-	threads := m.Threads
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
+	threads := m.NumThreads()
 	N := B * T
 	b := m.acquire()
 	p := &pass{m: m, hs: hs, st: st, threads: threads, B: B, T: T, N: N, buffers: b}
