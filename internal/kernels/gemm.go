@@ -31,22 +31,9 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 
 func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, threads int) {
-	if m <= 0 || n <= 0 {
+	a, c, ok := gemmOperands(transA, m, n, k, alpha != 0, a, lda, beta, c, ldc)
+	if !ok {
 		return
-	}
-	c = c[:(m-1)*ldc+n]
-	if alpha == 0 || k <= 0 {
-		for i := 0; i < m; i++ {
-			scaleRow(c[i*ldc:i*ldc+n], beta)
-		}
-		return
-	}
-	// Bounds are checked here, once, so that the kernels cannot read
-	// outside the slices.
-	if transA {
-		a = a[:(k-1)*lda+m]
-	} else {
-		a = a[:(m-1)*lda+k]
 	}
 	if transB {
 		b = b[:(n-1)*ldb+k]
@@ -81,6 +68,28 @@ func gemm(ks *kernelSet, transA, transB bool, m, n, k int, alpha float32, a []fl
 	g := gemmCall{ks: ks, transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
 		mc: mc, nc: nc, nt: nt, direct: direct, bp: bp, bk: k, scratch: buf}
 	g.run(mt, workers)
+}
+
+// gemmOperands checks the bounds of C and op(A) once, so that the kernels
+// cannot go outside the slices, and finishes a product with nothing to sum
+// (sum false, or k ≤ 0: C is only scaled by beta). ok is false when C is done.
+func gemmOperands(transA bool, m, n, k int, sum bool, a []float32, lda int, beta float32, c []float32, ldc int) (_, _ []float32, ok bool) {
+	if m <= 0 || n <= 0 {
+		return a, c, false
+	}
+	c = c[:(m-1)*ldc+n]
+	if !sum || k <= 0 {
+		for i := 0; i < m; i++ {
+			scaleRow(c[i*ldc:i*ldc+n], beta)
+		}
+		return a, c, false
+	}
+	if transA {
+		a = a[:(k-1)*lda+m]
+	} else {
+		a = a[:(m-1)*lda+k]
+	}
+	return a, c, true
 }
 
 // gemmScratch is the size of one gemm worker's scratch.

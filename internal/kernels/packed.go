@@ -43,20 +43,9 @@ func GemmPacked(transA bool, m, n, k int, a []float32, lda int, pb PackedB, beta
 	if n > pb.n || k > pb.k {
 		panic(fmt.Sprintf("kernels: GemmPacked of [%d][%d] from a packed [%d][%d]", k, n, pb.k, pb.n))
 	}
-	if m <= 0 || n <= 0 {
+	a, c, ok := gemmOperands(transA, m, n, k, true, a, lda, beta, c, ldc)
+	if !ok {
 		return
-	}
-	c = c[:(m-1)*ldc+n]
-	if k <= 0 {
-		for i := 0; i < m; i++ {
-			scaleRow(c[i*ldc:i*ldc+n], beta)
-		}
-		return
-	}
-	if transA {
-		a = a[:(k-1)*lda+m]
-	} else {
-		a = a[:(m-1)*lda+k]
 	}
 	threads = numThreads(threads)
 	if 2*m*n*k < serialFlops {
