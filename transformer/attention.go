@@ -141,18 +141,19 @@ func (p *pass) attendBlocked(sq *seqAttn) {
 			i1 := min(i0+queryBlock, T)
 			nk := p.p0 + i1 // rows i0..i1 see keys 0..nk
 			n := (i1 - i0) * nk
-			kernels.GemmPacked(false, i1-i0, nk, dh, sq.q[(i0*H+h)*dh:], H*dh, keys, 0, s, nk, 1)
-			p.mask(s, sq.at, i0, i1, nk)
-			var kept []float32
+			// With block hooks the scores stay in kept, and the softmax
+			// writes the pattern into s.
+			sc := s
 			if blocks {
-				kept = p.kept[w][:n]
-				copy(kept, s[:n])
+				sc = p.kept[w]
 			}
+			kernels.GemmPacked(false, i1-i0, nk, dh, sq.q[(i0*H+h)*dh:], H*dh, keys, 0, sc, nk, 1)
+			p.mask(sc, sq.at, i0, i1, nk)
 			for r := 0; r < i1-i0; r++ {
-				kernels.Softmax(s[r*nk : (r+1)*nk])
+				kernels.SoftmaxTo(s[r*nk:(r+1)*nk], sc[r*nk:(r+1)*nk])
 			}
 			if blocks {
-				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: kept, Pattern: s[:n], Softmax: true})
+				sq.hs.RunBlock(hooks.Block{Layer: sq.l, Head: h, Q0: p.p0 + i0, Rows: i1 - i0, Keys: nk, Scores: sc[:n], Pattern: s[:n], Softmax: true})
 			}
 			kernels.GemmPacked(false, i1-i0, dh, nk, s, nk, values, 0, sq.z[(i0*H+h)*dh:], H*dh, 1)
 		}

@@ -40,8 +40,8 @@ type kernelSet struct {
 	prefetch  func(p unsafe.Pointer, stride uintptr, rows, nbytes int)
 	dot       func(a, b []float32) float32        // Σ a[i]·b[i], len(a) terms
 	axpy      func(alpha float32, x, y []float32) // y += alpha·x, len(x) terms
-	softmax   func(x []float32)
-	softcap   func(x []float32, c float32) // x = c·tanh(x/c)
+	softmax   func(dst, src []float32)            // dst may be src
+	softcap   func(x []float32, c float32)        // x = c·tanh(x/c)
 	attnRow   func(mass, colT []float64, a, sc []float32, c float64) (z, t, m float64)
 	max       func(x []float32) float32 // len(x) > 0
 	directF32 bool                      // kernel may read unaligned f32 weight bytes

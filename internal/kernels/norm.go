@@ -7,31 +7,37 @@ import (
 // Softmax replaces x by softmax(x) in place: max-subtracted exponentials
 // divided by their float32 sum. -Inf entries (masked positions) become 0; a
 // row that is entirely -Inf becomes all zeros (torch would give NaN).
-func Softmax(x []float32) { bestKernels().softmax(x) }
+func Softmax(x []float32) { bestKernels().softmax(x, x) }
 
-func softmaxGo(x []float32) {
-	if len(x) == 0 {
+// SoftmaxTo writes softmax(src) into dst (at least len(src) long), with the
+// bits Softmax would leave in src.
+func SoftmaxTo(dst, src []float32) { bestKernels().softmax(dst[:len(src)], src) }
+
+// softmaxGo is Softmax from src into dst (which may be src).
+func softmaxGo(dst, src []float32) {
+	if len(src) == 0 {
 		return
 	}
+	dst = dst[:len(src)]
 	mx := float32(math.Inf(-1))
-	for _, v := range x {
+	for _, v := range src {
 		if v > mx {
 			mx = v
 		}
 	}
 	if math.IsInf(float64(mx), -1) {
-		clear(x)
+		clear(dst)
 		return
 	}
 	var sum float32
-	for i, v := range x {
+	for i, v := range src {
 		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
+		dst[i] = e
 		sum += e
 	}
 	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
+	for i := range dst {
+		dst[i] *= inv
 	}
 }
 

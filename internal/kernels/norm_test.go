@@ -68,7 +68,16 @@ func TestSoftmaxKernels(t *testing.T) {
 				sum += ref[i]
 			}
 			got := append([]float32(nil), x...)
-			ks.softmax(got)
+			ks.softmax(got, got)
+			// Out of place: the same bits, and src untouched.
+			src := append([]float32(nil), x...)
+			out := make([]float32, n)
+			ks.softmax(out, src)
+			for i := range out {
+				if math.Float32bits(out[i]) != math.Float32bits(got[i]) || math.Float32bits(src[i]) != math.Float32bits(x[i]) {
+					t.Fatalf("%s n=%d: out of place p[%d] = %v (src %v), in place %v (src %v)", ks.name, n, i, out[i], src[i], got[i], x[i])
+				}
+			}
 			tol := 4*math.Ldexp(1, -24) + float64(n)*math.Ldexp(1, -24)
 			for i := range got {
 				want := ref[i] / sum
@@ -91,8 +100,8 @@ func TestSoftmaxKernels(t *testing.T) {
 			for i := n; i < len(padded); i++ {
 				padded[i] = inf
 			}
-			ks.softmax(row)
-			ks.softmax(padded)
+			ks.softmax(row, row)
+			ks.softmax(padded, padded)
 			for i := range row {
 				if math.Float32bits(row[i]) != math.Float32bits(padded[i]) {
 					t.Fatalf("%s: row of %d: p[%d] = %v, padded with -Inf %v", ks.name, n, i, row[i], padded[i])
@@ -101,7 +110,7 @@ func TestSoftmaxKernels(t *testing.T) {
 		}
 		// All masked: zeros. A NaN score: all NaN, as in torch.
 		row := []float32{inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf}
-		ks.softmax(row)
+		ks.softmax(row, row)
 		for _, v := range row {
 			if v != 0 {
 				t.Fatalf("%s: all-masked row gives %v, want zeros", ks.name, row)
@@ -109,7 +118,7 @@ func TestSoftmaxKernels(t *testing.T) {
 		}
 		row = make([]float32, 40)
 		row[20] = float32(math.NaN())
-		ks.softmax(row)
+		ks.softmax(row, row)
 		for _, v := range row {
 			if v == v {
 				t.Fatalf("%s: row with a NaN gives %v, want all NaN", ks.name, row)

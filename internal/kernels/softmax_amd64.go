@@ -7,7 +7,7 @@ import "math"
 // Implemented in softmax_amd64.s.
 
 //go:noescape
-func expShiftAVX512(x *float32, n int, shift float32) float32
+func expShiftAVX512(dst, src *float32, n int, shift float32) float32
 
 //go:noescape
 func maxAVX512(x *float32, n int) float32
@@ -33,17 +33,18 @@ func maxAVX512Slice(x []float32) float32 { return maxAVX512(&x[0], len(x)) }
 // unmasked entries and their positions: a row of a query's keys gives the
 // same bits as that row padded with −Inf (incremental decoding agrees
 // with a full forward).
-func softmaxAVX512(x []float32) {
-	if len(x) == 0 {
+func softmaxAVX512(dst, src []float32) {
+	if len(src) == 0 {
 		return
 	}
-	mx := maxAVX512(&x[0], len(x))
+	dst = dst[:len(src)]
+	mx := maxAVX512(&src[0], len(src))
 	if math.IsInf(float64(mx), -1) {
-		clear(x)
+		clear(dst)
 		return
 	}
-	sum := expShiftAVX512(&x[0], len(x), mx)
-	scaleAVX512(&x[0], len(x), 1/sum)
+	sum := expShiftAVX512(&dst[0], &src[0], len(src), mx)
+	scaleAVX512(&dst[0], len(dst), 1/sum)
 }
 
 // softcapAVX512 is softcapGo with the exponentials of tanh in the vector
@@ -56,7 +57,7 @@ func softcapAVX512(x []float32, c float32) {
 			y[i] = v / c
 			e[i] = -2 * math.Float32frombits(math.Float32bits(y[i])&^(1<<31)) // −2|y|
 		}
-		expShiftAVX512(&e[0], len(blk), 0)
+		expShiftAVX512(&e[0], &e[0], len(blk), 0)
 		for i := range blk {
 			blk[i] = tanhFromExp(y[i], e[i]) * c
 		}

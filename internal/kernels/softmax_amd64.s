@@ -33,16 +33,17 @@
 	VSCALEFPS    Z1, Z4, Z4 \
 	VMOVAPS.Z    Z4, K1, Z4
 
-// func expShiftAVX512(x *float32, n int, shift float32) float32
+// func expShiftAVX512(dst, src *float32, n int, shift float32) float32
 //
-// x[i] = exp(x[i] − shift) in place for i < n; returns Σ x[i] as 16 partial
+// dst[i] = exp(src[i] − shift) for i < n (dst may be src); returns Σ dst[i] as 16 partial
 // sums (element i in lane i mod 16) added at the end. The last n mod 16
 // elements are loaded under a mask with −Inf in the other lanes, so a row's
 // result does not depend on how many masked (−Inf) entries follow it.
-TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
-	MOVQ         x+0(FP), SI
-	MOVQ         n+8(FP), CX
-	VBROADCASTSS shift+16(FP), Z20
+TEXT ·expShiftAVX512(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS shift+24(FP), Z20
 	MOVL         $0xc2aeac4f, AX // -87.33654 = ln(smallest normal)
 	VPBROADCASTD AX, Z21
 	MOVL         $0x3fb8aa3b, AX // log2(e)
@@ -76,9 +77,10 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 exploop:
 	VMOVUPS (SI), Z0
 	EXPBODY
-	VMOVUPS Z4, (SI)
+	VMOVUPS Z4, (DI)
 	VADDPS  Z4, Z19, Z19
 	ADDQ    $64, SI
+	ADDQ    $64, DI
 	DECQ    CX
 	JNZ     exploop
 
@@ -93,7 +95,7 @@ exptail:
 	VMOVAPS Z18, Z0
 	VMOVUPS (SI), K2, Z0 // -Inf in the other lanes
 	EXPBODY
-	VMOVUPS Z4, K2, (SI)
+	VMOVUPS Z4, K2, (DI)
 	VADDPS  Z4, Z19, Z19
 
 expdone:
@@ -105,7 +107,7 @@ expdone:
 	VADDPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1
 	VADDPS        X1, X0, X0
-	VMOVSS        X0, ret+24(FP)
+	VMOVSS        X0, ret+32(FP)
 	VZEROUPPER
 	RET
 

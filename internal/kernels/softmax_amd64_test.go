@@ -34,7 +34,7 @@ func TestExpShiftAVX512(t *testing.T) {
 	}
 	in := append([]float32(nil), x...)
 	const shift = 0.25
-	sum := expShiftAVX512(&x[0], n, shift)
+	sum := expShiftAVX512(&x[0], &x[0], n, shift)
 	var want float64
 	for i, v := range x {
 		t0 := float64(in[i] - shift) // the subtraction is float32 in both
@@ -59,7 +59,7 @@ func TestExpShiftAVX512(t *testing.T) {
 
 	nan := make([]float32, 16)
 	nan[3] = float32(math.NaN())
-	if s := expShiftAVX512(&nan[0], 16, 0); s == s || nan[3] == nan[3] || nan[0] != 1 {
+	if s := expShiftAVX512(&nan[0], &nan[0], 16, 0); s == s || nan[3] == nan[3] || nan[0] != 1 {
 		t.Errorf("exp with a NaN element: sum %v, elements %v; want NaN sum, NaN element, others 1", s, nan[:4])
 	}
 }
