@@ -97,14 +97,16 @@ func Inspect(m *Model, seqLen int, warn io.Writer) Inspection {
 
 	// Peak memory of one forward pass of the head analysis: every mapped
 	// weight resident, plus one layer's float32 activations and a chunk of
-	// the logits. The attention is scored a block of 64 queries at a time
-	// (at most one block per head at once), the MLP runs 512 positions at a
+	// the logits. The attention is scored a block of 96 queries at a time,
+	// against its head's keys and values packed once (at most one block and
+	// one packing per head at once), the MLP runs 512 positions at a
 	// time and the logits 256 at a time (package transformer).
 	T, d, H, KV, dh, ff := int64(seqLen), int64(in.DModel), int64(in.Heads), int64(in.KVHeads), int64(in.HeadDim), int64(r.Intermediate)
 	floats := 4*T*d + // residual, normed input, attention output, MLP output [T, d_model]
 		2*T*H*dh + // q and z [T, H, d_head]
 		2*T*KV*dh + // k and v [T, KV, d_head]
-		2*H*min(T, 64)*T + // scores and pattern of a query block per head
+		2*H*min(T, 96)*T + // scores and pattern of a query block per head
+		H*((T+31)/32*32*dh+(dh+31)/32*32*T) + // the head's keys and values packed in 32-column blocks
 		3*min(T, 512)*ff // MLP gate (twice, for a fused gate_up) and up [512, intermediate]
 	r.WeightsBytes = r.Bytes
 	r.ActivationBytes = 4 * floats

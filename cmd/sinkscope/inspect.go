@@ -23,7 +23,7 @@ func newInspectCmd() *cobra.Command {
 cache), validates config.json and every safetensors header, and reports the architecture,
 sizes, stored dtypes, parameter count, tokenizer and what --bos auto does, RoPE settings,
 and an estimate of the peak memory of one forward pass of heads over --seq-len tokens: the
-mapped weights, one layer's float32 activations (attention a block of 64 queries per head at
+mapped weights, one layer's float32 activations (attention a block of 96 queries per head at
 a time, the MLP 512 positions at a time) and 256 positions' logits.`,
 		Example: `  sinkscope inspect ./stories260K_hf
   sinkscope inspect allenai/OLMo-1B-0724-hf@step1000-tokens4B --seq-len 2048 --format json`,

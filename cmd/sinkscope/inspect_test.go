@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,10 +75,13 @@ func TestInspectFixtures(t *testing.T) {
 			H, KV, hd := float64(fx.heads), float64(fx.kv), float64(fx.hd)
 			// One layer's float32 activations: 4 [T,d] buffers, q and z
 			// [T,H,hd], k and v [T,KV,hd], scores and pattern of a query
-			// block per head [H,64,T], MLP gate (twice) and up [T,ff] (T is
-			// under the 512 of a chunk); logits [T,vocab] (under the 256 of
-			// a chunk). Exact integers, so ==.
-			act := 4 * (4*T*d + 2*T*H*hd + 2*T*KV*hd + 2*H*64*T + 3*T*ff)
+			// block per head [H,96,T], each head's keys and values packed
+			// in 32-column blocks ([128][hd] and [T][32·⌈hd/32⌉] at T =
+			// 100), MLP gate (twice) and up [T,ff] (T is under the 512 of a
+			// chunk); logits [T,vocab] (under the 256 of a chunk). Exact
+			// integers, so ==.
+			packed := H * (128*hd + math.Ceil(hd/32)*32*T)
+			act := 4 * (4*T*d + 2*T*H*hd + 2*T*KV*hd + 2*H*96*T + packed + 3*T*ff)
 			logits := 4 * T * vocab
 			want := map[string]any{
 				"architecture": fx.arch, "layers": float64(fx.layers), "heads": H, "kv_heads": KV,
