@@ -106,3 +106,36 @@ func nanFree(r *analysis.Report) any {
 	}
 	return walk(reflect.ValueOf(r))
 }
+
+// TestHeadsEqualOnAnyThreadCount: the head analysis reports the same bits
+// on 1 thread and on 3, the attention's blocks and the per-head norms being
+// spread over the threads, on sequences longer than one query block.
+func TestHeadsEqualOnAnyThreadCount(t *testing.T) {
+	src, err := analysis.Inputs{SeqLen: 200, MaxSeqs: 3, Seed: 5}.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(threads int) *analysis.Report {
+		m, err := analysis.Open(fixtures.Path(t, "hf/stories260K_hf"), threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		doms, err := src.For(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := analysis.Heads(m, doms, analysis.HeadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	one, three := run(1), run(3)
+	if n := one.Domains[0].Result.NSeqs; n != 3 {
+		t.Fatalf("%d sequences in the first domain, want 3", n)
+	}
+	if !reflect.DeepEqual(nanFree(one), nanFree(three)) {
+		t.Error("the report on 3 threads differs from the one on 1 thread")
+	}
+}
