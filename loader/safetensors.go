@@ -160,7 +160,11 @@ func parseHeader(file string, head []byte, dataLen int64) ([]*Tensor, map[string
 		}
 		return a.end < b.end
 	})
+	// Like the reference reader, the tensors must also tile the data section
+	// exactly: a hole or trailing bytes mean a header that does not describe
+	// the file it sits in.
 	var prev *Tensor
+	var end int64 // where the bytes of the tensors so far end
 	for _, t := range byOffset {
 		if t.begin == t.end {
 			continue // empty tensors occupy no bytes
@@ -169,7 +173,15 @@ func parseHeader(file string, head []byte, dataLen int64) ([]*Tensor, map[string
 			return nil, nil, fmt.Errorf("loader: %s: tensor %q data_offsets [%d,%d] overlap tensor %q [%d,%d]",
 				file, t.Name, t.begin, t.end, prev.Name, prev.begin, prev.end)
 		}
-		prev = t
+		if t.begin > end {
+			return nil, nil, fmt.Errorf("loader: %s: tensor %q data_offsets [%d,%d] leave a hole of %d bytes after byte %d of the data section (want the tensors contiguous)",
+				file, t.Name, t.begin, t.end, t.begin-end, end)
+		}
+		prev, end = t, t.end
+	}
+	if end != dataLen {
+		return nil, nil, fmt.Errorf("loader: %s: the tensors end at byte %d of the %d-byte data section: %d bytes after them belong to no tensor (want the data section to end with the last tensor)",
+			file, end, dataLen, dataLen-end)
 	}
 	sort.Slice(tensors, func(i, j int) bool { return tensors[i].Name < tensors[j].Name })
 	return tensors, md, nil
