@@ -158,8 +158,8 @@ Runs go to DIR/<run>/ (dynamics.jsonl, final checkpoint), plots to DIR/*.png. Pr
 acceptance checks, then the paper's table next to ours.
 
 At this scale whether and when the sink forms varies from seed to seed. --seeds repeats the
-experiment once per seed, in DIR/seed-N/, and prints each check with its value on every seed,
-the median and on how many seeds it passed; a check passes on more than half of the seeds.`,
+experiment per seed, in DIR/seed-N/, and prints each check with the paper's number, its value
+on every seed, the median and on how many seeds it passed (a pass needs more than half).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(*format); err != nil {
@@ -229,12 +229,12 @@ func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o lab.R
 	if err != nil {
 		return err
 	}
-	rec := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass"}}
+	rec := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass", "paper"}}
 	for _, s := range seeds {
 		rec.Fields = append(rec.Fields, fmt.Sprintf("seed_%d", s))
 	}
 	for _, ch := range st.Checks {
-		row := []any{exp, ch.Run, ch.Metric, ch.Step, ch.Want, orNil(ch.Value), fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass}
+		row := []any{exp, ch.Run, ch.Metric, ch.Step, ch.Want, orNil(ch.Value), fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass, ch.Paper}
 		for _, v := range ch.Values {
 			row = append(row, orNil(v))
 		}

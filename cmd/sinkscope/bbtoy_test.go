@@ -89,8 +89,21 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 1 and the first failing check", code, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if lines[0] != "experiment,run,metric,step,want,median,passes,pass,seed_1,seed_2" || len(lines) != 8 {
-		t.Fatalf("study table:\n%s\nwant a header with one column per seed and 7 checks", out.String())
+	if lines[0] != "experiment,run,metric,step,want,median,passes,pass,paper,seed_1,seed_2" || len(lines) != 8 {
+		t.Fatalf("study table:\n%s\nwant a header with the paper's column, one column per seed and 7 checks", out.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var papers int
+	for _, r := range rows[1:] {
+		if r[8] != "" {
+			papers++
+		}
+	}
+	if papers == 0 {
+		t.Errorf("study table:\n%s\nwant the paper's number beside the checks that have one", out.String())
 	}
 	for _, s := range []string{"seed-1", "seed-2"} {
 		recs, err := lab.ReadDynamics(filepath.Join(dir, s, "softmax", "dynamics.jsonl"))
@@ -104,8 +117,8 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	med, _ := strconv.ParseFloat(f[5], 64)
-	a, _ := strconv.ParseFloat(f[8], 64)
-	b, _ := strconv.ParseFloat(f[9], 64)
+	a, _ := strconv.ParseFloat(f[9], 64)
+	b, _ := strconv.ParseFloat(f[10], 64)
 	if math.Abs(med-(a+b)/2) > 1e-12 {
 		t.Errorf("median %g of %g and %g, want their mean", med, a, b)
 	}
