@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 // rounds so that both see the same machine load; each round times 5 steps
 // after one warm-up step (median step time, batch generation included on both
 // sides). Opt-in: BBTOY_TORCH=1 (BBTOY_TORCH_LAYERS=3 for one configuration).
+// The anchor needs Debian's libopenblas0-pthread: without it torch runs on
+// the reference BLAS, several times slower. Where OpenBLAS misdetects the
+// CPU and dies on an AVX-512 instruction, OPENBLAS_CORETYPE names the core.
 func TestSpeedVsTorch(t *testing.T) {
 	for _, tc := range []struct {
 		layers int
@@ -53,7 +57,16 @@ func speedVsTorch(t *testing.T, layers int, want float64) {
 		cmd.Env = append(os.Environ(), "BB_THREADS=2")
 		out, err := cmd.Output()
 		if err != nil {
-			t.Skipf("bb_torch.py: %v", err)
+			// Asked for by name, so a broken anchor fails rather than skips.
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			hint := ""
+			if strings.Contains(err.Error(), "illegal instruction") {
+				hint = " (OpenBLAS may have picked a kernel this CPU lacks: try OPENBLAS_CORETYPE=Zen or Haswell)"
+			}
+			t.Fatalf("bb_torch.py: %v%s %s", err, hint, stderr)
 		}
 		var tr struct {
 			TokensPerS float64 `json:"tokens_per_s"`
