@@ -12,7 +12,6 @@ import (
 
 	"github.com/sinkscope/sinkscope/analysis"
 	"github.com/sinkscope/sinkscope/bbtoy"
-	"github.com/sinkscope/sinkscope/internal/atomicfile"
 )
 
 // TrainOptions are one training run's settings, flat, as the command line
@@ -151,7 +150,8 @@ func ParseSeeds(spec string) ([]uint64, error) {
 }
 
 // Train trains the model o describes into dir: dir/dynamics.jsonl (written
-// whole, or not at all), the checkpoints of o.Checkpoints under
+// whole, or not at all: an unfinished run leaves its records in
+// dir/dynamics.partial.jsonl), the checkpoints of o.Checkpoints under
 // dir/step-NNNNNN and, unless plot is "", the dynamics plot of layer 0. Each
 // checkpoint records command as how it was made; progress (nil: none) gets
 // one line per record.
@@ -184,19 +184,33 @@ func Train(ctx context.Context, o TrainOptions, dir, plot, command string, progr
 }
 
 // runLogged runs tr with its dynamics log written to rc.Dir/dynamics.jsonl.
+// The records go first to rc.Dir/dynamics.partial.jsonl, a line as each is
+// measured, so that a run that is interrupted, fails or is killed keeps
+// what it recorded; a finished log is synced and renamed to dynamics.jsonl,
+// which is therefore whole or absent (or left as an earlier run wrote it).
 func runLogged(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, error) {
 	if err := os.MkdirAll(rc.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bbtoy: %w", err)
 	}
-	var recs []Record
-	err := atomicfile.Write(filepath.Join(rc.Dir, "dynamics.jsonl"), func(w io.Writer) error {
-		rc.Log = w
-		var err error
-		recs, err = Run(ctx, tr, rc)
-		return err
-	})
+	final := filepath.Join(rc.Dir, "dynamics.jsonl")
+	part := filepath.Join(rc.Dir, "dynamics.partial.jsonl")
+	f, err := os.Create(part)
 	if err != nil {
-		return recs, fmt.Errorf("bbtoy: %w", err)
+		return nil, fmt.Errorf("bbtoy: %w", err)
+	}
+	rc.Log = f
+	recs, err := Run(ctx, tr, rc)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(part, final)
+	}
+	if err != nil {
+		return recs, fmt.Errorf("bbtoy: %w (the %d dynamics records so far are in %s)", err, len(recs), part)
 	}
 	return recs, nil
 }
