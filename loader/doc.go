@@ -11,8 +11,8 @@
 //
 // Every malformed input (truncated file, bad header, overlapping tensors or
 // a data section they do not tile exactly, unknown dtype, missing shard,
-// config/tensor mismatch, ...) is an error that
-// names the file and the tensor or field at fault, and what was expected.
+// config/tensor mismatch, ...) is an error that names the file and the
+// tensor or field at fault, and what was expected.
 //
 // The loader knows no forward pass: model packages bind the tensors they need
 // by their Hugging Face names with [Checkpoint.Expect].

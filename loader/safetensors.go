@@ -163,17 +163,17 @@ func parseHeader(file string, head []byte, dataLen int64) ([]*Tensor, map[string
 	// Like the reference reader, the tensors must also tile the data section
 	// exactly: a hole or trailing bytes mean a header that does not describe
 	// the file it sits in.
-	var prev *Tensor
-	var end int64 // where the bytes of the tensors so far end
+	var prev *Tensor // the last tensor so far, which ends at end
+	var end int64
 	for _, t := range byOffset {
 		if t.begin == t.end {
 			continue // empty tensors occupy no bytes
 		}
-		if prev != nil && t.begin < prev.end {
+		switch {
+		case t.begin < end:
 			return nil, nil, fmt.Errorf("loader: %s: tensor %q data_offsets [%d,%d] overlap tensor %q [%d,%d]",
 				file, t.Name, t.begin, t.end, prev.Name, prev.begin, prev.end)
-		}
-		if t.begin > end {
+		case t.begin > end:
 			return nil, nil, fmt.Errorf("loader: %s: tensor %q data_offsets [%d,%d] leave a hole of %d bytes after byte %d of the data section (want the tensors contiguous)",
 				file, t.Name, t.begin, t.end, t.begin-end, end)
 		}

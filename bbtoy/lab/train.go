@@ -209,6 +209,10 @@ func runLogged(ctx context.Context, tr *bbtoy.Trainer, rc RunConfig) ([]Record, 
 	if err == nil {
 		err = os.Rename(part, final)
 	}
+	if err != nil && len(recs) == 0 {
+		os.Remove(part)
+		return nil, fmt.Errorf("bbtoy: %w", err)
+	}
 	if err != nil {
 		return recs, fmt.Errorf("bbtoy: %w (the %d dynamics records so far are in %s)", err, len(recs), part)
 	}

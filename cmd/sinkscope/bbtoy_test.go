@@ -88,13 +88,12 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 	if code != 1 || !strings.Contains(errb.String(), "Attn_BOS, non-trigger queries passed on 0 of 2 seeds") {
 		t.Errorf("exit %d, stderr %q: want 1 and the first failing check", code, errb.String())
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if lines[0] != "experiment,run,metric,step,want,median,passes,pass,paper,seed_1,seed_2" || len(lines) != 8 {
-		t.Fatalf("study table:\n%s\nwant a header with the paper's column, one column per seed and 7 checks", out.String())
-	}
 	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != "experiment,run,metric,step,want,median,passes,pass,paper,seed_1,seed_2" || len(rows) != 8 {
+		t.Fatalf("study table:\n%s\nwant a header with the paper's column, one column per seed and 7 checks", out.String())
 	}
 	var papers int
 	for _, r := range rows[1:] {
@@ -112,10 +111,7 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 		}
 	}
 	// The median of two seeds is their mean.
-	f, err := csv.NewReader(strings.NewReader(lines[len(lines)-1])).Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := rows[len(rows)-1]
 	med, _ := strconv.ParseFloat(f[5], 64)
 	a, _ := strconv.ParseFloat(f[9], 64)
 	b, _ := strconv.ParseFloat(f[10], 64)
