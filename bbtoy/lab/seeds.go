@@ -5,15 +5,31 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/sinkscope/sinkscope/internal/stats"
 )
 
 // SeedCheck is one acceptance check of an experiment over several seeds.
 type SeedCheck struct {
-	Check            // the check's definition; Value is the median, Pass the verdict
+	Check            // the check's definition; Value is the median, Pass the verdict, Step -1 when Steps differ
 	Values []float64 // [len(seeds)] the value on each seed
+	Steps  []int     // [len(seeds)] the step each seed measured it at (a threshold is reached at different steps)
 	Passes int       // seeds on which the check passed
+}
+
+// StepRange is the step the check was measured at, "600", or the range of
+// steps over the seeds, "3800-4050".
+func (sc SeedCheck) StepRange() string {
+	if len(sc.Steps) == 0 {
+		return strconv.Itoa(sc.Step)
+	}
+	lo, hi := slices.Min(sc.Steps), slices.Max(sc.Steps)
+	if lo == hi {
+		return strconv.Itoa(lo)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
 // SeedStudy is an experiment repeated with several seeds.
@@ -55,6 +71,10 @@ func ReproduceSeeds(ctx context.Context, exp string, o ReproOptions, seeds []uin
 			}
 			c := res.Checks[i]
 			sc.Values = append(sc.Values, c.Value)
+			sc.Steps = append(sc.Steps, c.Step)
+			if c.Step != ch.Step {
+				sc.Step = -1
+			}
 			if c.Pass {
 				sc.Passes++
 			}

@@ -66,7 +66,8 @@ func newBBToyTrainCmd() *cobra.Command {
 		Use:   "train --out DIR",
 		Short: "Train a BB model: dynamics log (JSON Lines), checkpoints and a dynamics plot",
 		Long: `Train a Bigram-Backcopy transformer from scratch in float32 on fresh batches.
-Writes DIR/dynamics.jsonl (one record every --eval-every steps on a fixed batch),
+Writes DIR/dynamics.jsonl (one record every --eval-every steps on a fixed batch; until the
+run ends they are in DIR/dynamics.partial.jsonl, which an interrupted run keeps),
 DIR/step-NNNNNN/ checkpoints (config.json + model.safetensors, readable by every
 sinkscope command) and DIR/dynamics.png (the paper's Figure 4(b), curves min–max normalised).`,
 		Args: cobra.NoArgs,
@@ -229,12 +230,12 @@ func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o lab.R
 	if err != nil {
 		return err
 	}
-	rec := tidy.Table{Fields: []string{"experiment", "run", "metric", "step", "want", "median", "passes", "pass", "paper"}}
+	rec := tidy.Table{Fields: []string{"experiment", "run", "metric", "steps", "want", "median", "passes", "pass", "paper"}}
 	for _, s := range seeds {
 		rec.Fields = append(rec.Fields, fmt.Sprintf("seed_%d", s))
 	}
 	for _, ch := range st.Checks {
-		row := []any{exp, ch.Run, ch.Metric, ch.Step, ch.Want, orNil(ch.Value), fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass, ch.Paper}
+		row := []any{exp, ch.Run, ch.Metric, ch.StepRange(), ch.Want, orNil(ch.Value), fmt.Sprintf("%d/%d", ch.Passes, len(seeds)), ch.Pass, ch.Paper}
 		for _, v := range ch.Values {
 			row = append(row, orNil(v))
 		}
@@ -245,7 +246,7 @@ func reproduceSeeds(ctx context.Context, cmd *cobra.Command, exp string, o lab.R
 	}
 	for _, ch := range st.Checks {
 		if !ch.Pass {
-			return fmt.Errorf("bbtoy reproduce %s: %s passed on %d of %d seeds (median %.4g at step %d, want %s)", exp, ch.Metric, ch.Passes, len(seeds), ch.Value, ch.Step, ch.Want)
+			return fmt.Errorf("bbtoy reproduce %s: %s passed on %d of %d seeds (median %.4g at step %s, want %s)", exp, ch.Metric, ch.Passes, len(seeds), ch.Value, ch.StepRange(), ch.Want)
 		}
 	}
 	return nil

@@ -92,13 +92,16 @@ func TestBBToyReproduceSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], ",") != "experiment,run,metric,step,want,median,passes,pass,paper,seed_1,seed_2" || len(rows) != 8 {
+	if strings.Join(rows[0], ",") != "experiment,run,metric,steps,want,median,passes,pass,paper,seed_1,seed_2" || len(rows) != 8 {
 		t.Fatalf("study table:\n%s\nwant a header with the paper's column, one column per seed and 7 checks", out.String())
 	}
 	var papers int
 	for _, r := range rows[1:] {
 		if r[8] != "" {
 			papers++
+		}
+		if r[3] != "4" {
+			t.Errorf("%s: steps %q, want 4 (both seeds end there)", r[2], r[3])
 		}
 	}
 	if papers == 0 {
