@@ -3,8 +3,10 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -194,7 +196,16 @@ func Reproduce(ctx context.Context, exp string, o ReproOptions) (*ReproResult, e
 			u = until
 		}
 		if o.Reuse {
-			if recs, err := ReadDynamics(filepath.Join(dir, "dynamics.jsonl")); err == nil {
+			path := filepath.Join(dir, "dynamics.jsonl")
+			recs, err := ReadDynamics(path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return nil, fmt.Errorf("%w; remove it, or run without --reuse", err)
+			case len(recs) > 0 && len(recs[0].Layers) != r.tc.Model.Layers:
+				return nil, fmt.Errorf("bbtoy: %s: records of %d layers, the %s run has %d: not this run's log; remove it, or run without --reuse",
+					path, len(recs[0].Layers), r.name, r.tc.Model.Layers)
+			default:
 				if recs, ok := reusable(recs, o.Steps, o.After, u); ok {
 					if o.Progress != nil {
 						fmt.Fprintf(o.Progress, "== %s: reusing %d records of dynamics.jsonl up to step %d\n", dir, len(recs), recs[len(recs)-1].Step)
@@ -320,7 +331,9 @@ func trainLogged(ctx context.Context, task *bbtoy.Task, tc bbtoy.TrainConfig, ev
 	return runLogged(ctx, tr, rc)
 }
 
-// ReadDynamics reads a dynamics.jsonl file.
+// ReadDynamics reads a dynamics.jsonl file. Its records must be those of
+// one run: steps that increase from a non-negative first one, and the same
+// number (at least one) of layers in every record.
 func ReadDynamics(path string) ([]Record, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -332,6 +345,20 @@ func ReadDynamics(path string) ([]Record, error) {
 		var r Record
 		if err := dec.Decode(&r); err != nil {
 			return nil, fmt.Errorf("bbtoy: %s: record %d: %w", path, len(out)+1, err)
+		}
+		n := len(out)
+		switch {
+		case len(r.Layers) == 0:
+			err = fmt.Errorf("no layers")
+		case n > 0 && len(r.Layers) != len(out[0].Layers):
+			err = fmt.Errorf("%d layers, record 1 has %d", len(r.Layers), len(out[0].Layers))
+		case n == 0 && r.Step < 0:
+			err = fmt.Errorf("step %d is negative", r.Step)
+		case n > 0 && r.Step <= out[n-1].Step:
+			err = fmt.Errorf("step %d after step %d, want increasing steps", r.Step, out[n-1].Step)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bbtoy: %s: record %d: %w (not one run's dynamics log)", path, n+1, err)
 		}
 		out = append(out, r)
 	}
