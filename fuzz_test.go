@@ -12,19 +12,27 @@ import (
 // FuzzFamilyConfig feeds mutated config.json files, next to a real
 // checkpoint's weights, to every family: Open must either fail with an error
 // or give a model whose forward pass returns logits or an error. It must
-// never panic or hang. The seeds are the configs of every fixture family.
+// never panic or hang. The seeds are the configs of every fixture family
+// and of the built-in BB model.
 func FuzzFamilyConfig(f *testing.F) {
 	hf := fixtures.Path(f, "hf")
 	names := []string{"stories260K_hf", "olmo_tiny", "olmo2_tiny", "pythia_tiny", "gpt2_tiny", "qwen2_tiny",
 		"qwen3_tiny", "gemma_tiny", "gemma2_tiny", "gemma3_tiny", "phi3_tiny", "phi3_longrope_tiny"}
+	dirs := map[string]string{"bbtoy": filepath.Join("bbtoy", "builtin")} // the built-in BB model
+	for _, n := range names {
+		dirs[n] = filepath.Join(hf, n)
+	}
+	names = append(names, "bbtoy")
 	weights := map[string]string{}
 	for i, n := range names {
-		cfg, err := os.ReadFile(filepath.Join(hf, n, loader.ConfigFile))
+		cfg, err := os.ReadFile(filepath.Join(dirs[n], loader.ConfigFile))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(uint8(i), cfg)
-		weights[n] = filepath.Join(hf, n, loader.WeightsFile)
+		if weights[n], err = filepath.Abs(filepath.Join(dirs[n], loader.WeightsFile)); err != nil {
+			f.Fatal(err)
+		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, cfg []byte) {
 		dir := t.TempDir()
