@@ -99,7 +99,7 @@ Shapes: hook_pattern/hook_attn_scores [H, T, T]; hook_q, hook_z [T, H, d_head]; 
 	}
 	f := c.Flags()
 	f.StringVar(&text, "text", "", "input text (tokenized with the checkpoint's tokenizer)")
-	f.StringVar(&ids, "ids", "", "input token ids, comma-separated, used exactly as given")
+	f.StringVar(&ids, "ids", "", "input token ids, comma-separated (@FILE: read from FILE), used exactly as given")
 	f.StringVar(&patterns, "hooks", "", "hook points: comma-separated TransformerLens names, * for any layer")
 	f.StringVarP(&out, "output", "o", "", "output file: .npy, .npz or JSON (default: JSON on stdout)")
 	f.StringVar(&bos, "bos", "auto", "BOS token for --text: auto, always or never")

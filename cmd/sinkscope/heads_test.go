@@ -250,11 +250,20 @@ func TestHeadsDeterministic(t *testing.T) {
 	}
 }
 
-// TestHeadsSeveralModels: two models in one table, with a leading model column.
+// TestHeadsSeveralModels: two models in one table, with a leading model
+// column. The ids read from a file (--ids @FILE, one per line) give the same
+// table as on the command line.
 func TestHeadsSeveralModels(t *testing.T) {
 	a := fixtures.Path(t, "hf/olmo_tiny")
 	b := fixtures.Path(t, "hf/olmo2_tiny")
 	out, _ := runOK(t, "heads", a, b, "--ids", "1,17,254,3,99", "--format", "csv")
+	idFile := filepath.Join(t.TempDir(), "ids.txt")
+	if err := os.WriteFile(idFile, []byte("1\n17\n254\n3\n99\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fromFile, _ := runOK(t, "heads", a, b, "--ids", "@"+idFile, "--format", "csv"); fromFile != out {
+		t.Errorf("--ids @FILE gives\n%s\nwant the table of the same ids inline:\n%s", fromFile, out)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if !strings.HasPrefix(lines[0], "model,domain,layer,head,") || len(lines) != 1+12+12 {
 		t.Fatalf("header %q and %d rows, want a model column and 24 rows", lines[0], len(lines)-1)
@@ -314,6 +323,9 @@ func TestHeadsBadInputs(t *testing.T) {
 		{"bad spec", []string{"--domain", "nopath"}, 2, []string{"NAME=PATH"}},
 		{"ids and text", []string{"--ids", "1,2", "--text", "x"}, 2, []string{"not both"}},
 		{"one id", []string{"--ids", "1"}, 2, []string{"at least 2"}},
+		{"ids file missing", []string{"--ids", "@" + filepath.Join(tmp, "noids.txt")}, 1, []string{"--ids", "noids.txt"}},
+		{"ids file bad", []string{"--ids", "@" + write("ids.txt", "1, 2\n3 x\n")}, 2, []string{"--ids", "ids.txt", `"x" is not a token id`}},
+		{"ids file empty", []string{"--ids", "@" + empty}, 2, []string{"no token ids in " + empty}},
 		{"id out of vocabulary", []string{"--ids", "1,600"}, 1, []string{"outside the vocabulary"}},
 		{"bad format", []string{"--format", "xml"}, 2, []string{"--format"}},
 		{"bad rule", []string{"--rule", "vibes"}, 2, []string{"vibes"}},

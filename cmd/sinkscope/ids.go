@@ -1,27 +1,36 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // parseIDs reads the comma-separated non-negative token ids given to flag
-// (spaces allowed); a malformed or empty list is a usage error.
+// (spaces allowed), or with @FILE those of a file (commas or white space
+// between them), for inputs too long for a command line; a malformed or
+// empty list is a usage error.
 func parseIDs(flag, s string) ([]int, error) {
-	var ids []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
+	src := fmt.Sprintf("%q", s)
+	if path, ok := strings.CutPrefix(s, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
+		s, src = string(b), path
+	}
+	var ids []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		id, err := strconv.Atoi(f)
 		if err != nil || id < 0 {
-			return nil, usagef("%s: %q is not a token id (want comma-separated non-negative integers)", flag, f)
+			return nil, usagef("%s %s: %q is not a token id (want non-negative integers, comma-separated)", flag, src, f)
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return nil, usagef("%s: no token ids in %q", flag, s)
+		return nil, usagef("%s: no token ids in %s", flag, src)
 	}
 	return ids, nil
 }

@@ -22,7 +22,7 @@ type inputFlags struct {
 func (f *inputFlags) register(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringArrayVar(&f.domains, "domain", nil, "a domain NAME=PATH: a .txt file (blank-line separated texts), a .jsonl file (\"text\" or exact \"ids\" per line) or a directory (one text per file); repeatable")
-	fl.StringVar(&f.ids, "ids", "", "comma-separated token ids, used exactly as given, as a one-sequence domain named \"input\"")
+	fl.StringVar(&f.ids, "ids", "", "comma-separated token ids (@FILE: read from FILE), used exactly as given, as a one-sequence domain named \"input\"")
 	fl.StringVar(&f.text, "text", "", "a text, encoded under --bos, as a one-sequence domain named \"input\" (not truncated)")
 	fl.StringVar(&f.bos, "bos", "auto", "BOS policy for texts: auto (prepend when the tokenizer defines one), always or never")
 	fl.IntVar(&f.seqLen, "seq-len", 64, "tokens per text sequence: texts are cut to this length and shorter ones skipped (ids are used as given)")

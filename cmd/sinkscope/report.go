@@ -39,7 +39,7 @@ Samples are the first sequences of the domains, or --sample-ids/--sample-text. P
 		fl.MarkHidden(n)
 	}
 	fl.Lookup("output").Usage = "the HTML file to write, atomically"
-	fl.Lookup("ids").Usage = `comma-separated token ids, used exactly as given, as a one-sequence domain named "input" (for the grid; see --sample-ids)`
+	fl.Lookup("ids").Usage = `comma-separated token ids (@FILE: read from FILE), used exactly as given, as a one-sequence domain named "input" (for the grid; see --sample-ids)`
 	fl.StringVar(&f.rows, "rows", "", "heads or diff JSON Lines (--format json) to show instead of running the analysis")
 	fl.StringArrayVar(&f.sampleIDs, "sample-ids", nil, "a sample sequence as comma-separated token ids (repeatable)")
 	fl.StringArrayVar(&f.sTexts, "sample-text", nil, "a sample sequence as text, encoded under --bos (repeatable)")

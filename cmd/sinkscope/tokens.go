@@ -46,7 +46,7 @@ follows the table; with json or csv it goes to stderr.`,
 	format := formatFlag(c, "table")
 	fl := c.Flags()
 	fl.StringVar(&text, "text", "", "the input text (encoded under --bos)")
-	fl.StringVar(&ids, "ids", "", "the input token ids, comma-separated, used exactly as given")
+	fl.StringVar(&ids, "ids", "", "the input token ids, comma-separated (@FILE: read from FILE), used exactly as given")
 	fl.StringVar(&bos, "bos", "auto", "BOS policy for --text: auto, always or never")
 	fl.StringVarP(&output, "output", "o", "", "write the rows to this file, atomically, instead of stdout")
 	fl.IntVar(&threads, "threads", 0, "threads per forward pass (0: all cores)")
